@@ -1,0 +1,149 @@
+"""Decisions: given an incident's state, a command and `now`, which events happen and what to say."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core import events as ev
+from bot.core.commands import Command, usage_for
+from bot.core.events import NewEvent
+from bot.core.policy import Policy
+from bot.core.state import IncidentState
+from bot.errors import UserError
+
+
+class TransitionRefused(UserError):
+    """The command is well-formed but makes no sense for the incident as it stands."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    events: list[NewEvent] = field(default_factory=list)
+    reply: str = ""
+
+
+def decide_declare(
+    command: Command, actor: str, now: datetime, policy: Policy, origin_channel: str | None
+) -> list[NewEvent]:
+    severity = command.severity or policy.default_severity
+    level = policy.severity(severity)
+    data = {
+        "title": command.text,
+        "severity": severity,
+        "commander": actor,
+        "responders": sorted(set(level.responders)),
+        "origin_channel": origin_channel,
+    }
+    return [NewEvent(ev.INCIDENT_DECLARED, actor, now, data)]
+
+
+def decide(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    """Decide a command that changes an existing incident."""
+    handler = _HANDLERS.get(command.verb)
+    if handler is None:
+        raise ValueError(f"{command.verb!r} is not a command that changes an incident")
+    return handler(state, command, actor, now, policy)
+
+
+def _refuse_if_resolved(state: IncidentState, verb: str) -> None:
+    if state.is_resolved:
+        raise TransitionRefused(
+            f"{state.key} is resolved, so it can't take `{verb}`. "
+            f"Use `/incident reopen {state.key} <reason>` if it came back.",
+            usage=usage_for(verb),
+        )
+
+
+def _ack(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    if state.acknowledged_by is not None:
+        at = state.acknowledged_at.strftime("%Y-%m-%d %H:%M UTC") if state.acknowledged_at else "?"
+        return Decision(reply=f"{state.key} was already acknowledged by <@{state.acknowledged_by}> at {at}.")
+    _refuse_if_resolved(state, command.verb)
+    return Decision(
+        [NewEvent(ev.INCIDENT_ACKNOWLEDGED, actor, now)],
+        f"You acknowledged {state.key}.",
+    )
+
+
+def _update(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    _refuse_if_resolved(state, command.verb)
+    data = {"message": command.text, "status": command.status or state.status, "from": state.status}
+    shown = command.status or state.status
+    return Decision(
+        [NewEvent(ev.STATUS_UPDATED, actor, now, data)], f"Update posted to {state.key} ({shown})."
+    )
+
+
+def _severity(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    _refuse_if_resolved(state, command.verb)
+    to = command.severity or ""
+    if to == state.severity:
+        raise TransitionRefused(f"{state.key} is already {to.upper()}.", usage=usage_for(command.verb))
+    level = policy.severity(to)
+    data = {"from": state.severity, "to": to, "reason": command.text, "responders": sorted(level.responders)}
+    return Decision(
+        [NewEvent(ev.SEVERITY_CHANGED, actor, now, data)],
+        f"{state.key} is now {to.upper()} (was {state.severity.upper()}).",
+    )
+
+
+def _role(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    _refuse_if_resolved(state, command.verb)
+    role, user = command.role or "", command.user or ""
+    if state.roles.get(role) == user:
+        raise TransitionRefused(f"<@{user}> is already {role} of {state.key}.", usage=usage_for(command.verb))
+    data = {"role": role, "user": user, "previous": state.roles.get(role)}
+    return Decision(
+        [NewEvent(ev.ROLE_ASSIGNED, actor, now, data)], f"<@{user}> is now {role} of {state.key}."
+    )
+
+
+def _note(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    # Notes stay open after resolve: the postmortem keeps collecting facts.
+    return Decision([NewEvent(ev.NOTE_ADDED, actor, now, {"text": command.text})], f"Noted on {state.key}.")
+
+
+def _mitigate(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    _refuse_if_resolved(state, command.verb)
+    if state.status == "mitigated":
+        raise TransitionRefused(
+            f"{state.key} is already mitigated. Post progress with `/incident update`, "
+            "or resolve it when it's fixed.",
+            usage=usage_for(command.verb),
+        )
+    return Decision(
+        [NewEvent(ev.INCIDENT_MITIGATED, actor, now, {"note": command.text})],
+        f"{state.key} is mitigated.",
+    )
+
+
+def _resolve(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    if state.is_resolved:
+        at = state.resolved_at.strftime("%Y-%m-%d %H:%M UTC") if state.resolved_at else "?"
+        raise TransitionRefused(f"{state.key} was already resolved at {at}.", usage=usage_for("reopen"))
+    return Decision(
+        [NewEvent(ev.INCIDENT_RESOLVED, actor, now, {"summary": command.text})],
+        f"{state.key} is resolved.",
+    )
+
+
+def _reopen(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    if not state.is_resolved:
+        raise TransitionRefused(f"{state.key} is still open ({state.status}).", usage=usage_for(command.verb))
+    return Decision(
+        [NewEvent(ev.INCIDENT_REOPENED, actor, now, {"reason": command.text})],
+        f"{state.key} is reopened.",
+    )
+
+
+_HANDLERS = {
+    "ack": _ack,
+    "update": _update,
+    "severity": _severity,
+    "role": _role,
+    "note": _note,
+    "mitigate": _mitigate,
+    "resolve": _resolve,
+    "reopen": _reopen,
+}

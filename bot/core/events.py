@@ -1,0 +1,91 @@
+"""Event types of the append-only log.
+
+Lifecycle events record what people did; Slack events record which side effects already
+happened, so that replaying the log tells what is still owed and nothing is done twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# What people did.
+INCIDENT_DECLARED = "IncidentDeclared"
+INCIDENT_ACKNOWLEDGED = "IncidentAcknowledged"
+STATUS_UPDATED = "StatusUpdated"
+SEVERITY_CHANGED = "SeverityChanged"
+ROLE_ASSIGNED = "RoleAssigned"
+NOTE_ADDED = "NoteAdded"
+INCIDENT_MITIGATED = "IncidentMitigated"
+INCIDENT_RESOLVED = "IncidentResolved"
+INCIDENT_REOPENED = "IncidentReopened"
+
+LIFECYCLE_TYPES = frozenset(
+    {
+        INCIDENT_DECLARED,
+        INCIDENT_ACKNOWLEDGED,
+        STATUS_UPDATED,
+        SEVERITY_CHANGED,
+        ROLE_ASSIGNED,
+        NOTE_ADDED,
+        INCIDENT_MITIGATED,
+        INCIDENT_RESOLVED,
+        INCIDENT_REOPENED,
+    }
+)
+
+# What the bot already did in Slack for the incident.
+CHANNEL_CREATED = "SlackChannelCreated"
+MEMBER_INVITED = "SlackMemberInvited"
+TOPIC_SET = "SlackTopicSet"
+SUMMARY_POSTED = "SlackSummaryPosted"
+SUMMARY_PINNED = "SlackSummaryPinned"
+SUMMARY_UPDATED = "SlackSummaryUpdated"
+ANNOUNCEMENT_POSTED = "SlackAnnouncementPosted"
+CHANNEL_MESSAGE_POSTED = "SlackChannelMessagePosted"
+THREAD_REPLY_POSTED = "SlackThreadReplyPosted"
+
+SLACK_TYPES = frozenset(
+    {
+        CHANNEL_CREATED,
+        MEMBER_INVITED,
+        TOPIC_SET,
+        SUMMARY_POSTED,
+        SUMMARY_PINNED,
+        SUMMARY_UPDATED,
+        ANNOUNCEMENT_POSTED,
+        CHANNEL_MESSAGE_POSTED,
+        THREAD_REPLY_POSTED,
+    }
+)
+
+ALL_TYPES = LIFECYCLE_TYPES | SLACK_TYPES
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event decided but not yet stored: the store gives it its sequence number."""
+
+    type: str
+    actor: str
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.type not in ALL_TYPES:
+            raise ValueError(f"unknown event type {self.type!r}")
+        if self.at.tzinfo is None:
+            raise ValueError("event times must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A stored event: immutable, numbered within its incident from 1."""
+
+    incident: int
+    seq: int
+    type: str
+    actor: str
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,159 @@
+"""Incident state is a left fold over its events; nothing else is stored as truth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core import events as ev
+from bot.core.events import Event
+
+
+@dataclass
+class IncidentState:
+    number: int
+    title: str
+    severity: str
+    status: str
+    declared_by: str
+    declared_at: datetime
+    origin_channel: str | None = None
+    responders: set[str] = field(default_factory=set)
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    roles: dict[str, str] = field(default_factory=dict)
+    last_update_at: datetime | None = None
+    last_update_text: str | None = None
+    last_seq: int = 0
+    last_lifecycle_seq: int = 0
+    topic_seq: int = 0
+    timeline: list[Event] = field(default_factory=list)
+    # What the bot already did in Slack.
+    channel_id: str | None = None
+    channel_name: str | None = None
+    invited: set[str] = field(default_factory=set)
+    topic_set_for: int = 0
+    summary_channel: str | None = None
+    summary_ts: str | None = None
+    summary_pinned: bool = False
+    summary_rendered_for: int = 0
+    announcement_channel: str | None = None
+    announcement_ts: str | None = None
+    posted_in_channel: set[int] = field(default_factory=set)
+    posted_in_thread: set[int] = field(default_factory=set)
+
+    @property
+    def key(self) -> str:
+        return f"INC-{self.number}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status == "resolved"
+
+    @property
+    def commander(self) -> str | None:
+        return self.roles.get("commander")
+
+    def wanted_members(self) -> set[str]:
+        """Everyone who should be in the incident channel."""
+        return {self.declared_by, *self.responders, *self.roles.values()}
+
+
+class ReplayError(ValueError):
+    """The log does not describe an incident (empty, or not starting with a declaration)."""
+
+
+def replay(events: Iterable[Event]) -> IncidentState:
+    it = iter(events)
+    first = next(it, None)
+    if first is None or first.type != ev.INCIDENT_DECLARED:
+        raise ReplayError("an incident's log must start with IncidentDeclared")
+    d = first.data
+    state = IncidentState(
+        number=first.incident,
+        title=d["title"],
+        severity=d["severity"],
+        status="investigating",
+        declared_by=first.actor,
+        declared_at=first.at,
+        origin_channel=d.get("origin_channel"),
+        responders=set(d.get("responders", ())),
+        roles={"commander": d.get("commander") or first.actor},
+    )
+    _note(state, first)
+    state.topic_seq = first.seq
+    for event in it:
+        apply(state, event)
+    return state
+
+
+def _note(state: IncidentState, event: Event) -> None:
+    state.last_seq = event.seq
+    if event.type in ev.LIFECYCLE_TYPES:
+        state.last_lifecycle_seq = event.seq
+        state.timeline.append(event)
+
+
+def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branch per event type
+    d = event.data
+    t = event.type
+    _note(state, event)
+    if t == ev.INCIDENT_ACKNOWLEDGED:
+        state.acknowledged_by = event.actor
+        state.acknowledged_at = event.at
+    elif t == ev.STATUS_UPDATED:
+        if d.get("status") and d["status"] != state.status:
+            state.status = d["status"]
+            state.topic_seq = event.seq
+        state.last_update_at = event.at
+        state.last_update_text = d.get("message")
+    elif t == ev.SEVERITY_CHANGED:
+        state.severity = d["to"]
+        state.responders |= set(d.get("responders", ()))
+        state.topic_seq = event.seq
+    elif t == ev.ROLE_ASSIGNED:
+        state.roles[d["role"]] = d["user"]
+        if d["role"] == "commander":
+            state.topic_seq = event.seq
+    elif t == ev.INCIDENT_MITIGATED:
+        state.status = "mitigated"
+        state.mitigated_at = event.at
+        state.last_update_at = event.at
+        state.last_update_text = d.get("note")
+        state.topic_seq = event.seq
+    elif t == ev.INCIDENT_RESOLVED:
+        state.status = "resolved"
+        state.resolved_at = event.at
+        state.resolution = d.get("summary")
+        state.topic_seq = event.seq
+    elif t == ev.INCIDENT_REOPENED:
+        state.status = "investigating"
+        state.resolved_at = None
+        state.resolution = None
+        state.topic_seq = event.seq
+    elif t == ev.CHANNEL_CREATED:
+        state.channel_id = d["channel_id"]
+        state.channel_name = d["name"]
+    elif t == ev.MEMBER_INVITED:
+        state.invited.add(d["user"])
+    elif t == ev.TOPIC_SET:
+        state.topic_set_for = d["for_seq"]
+    elif t == ev.SUMMARY_POSTED:
+        state.summary_channel = d["channel_id"]
+        state.summary_ts = d["ts"]
+        state.summary_rendered_for = d["for_seq"]
+    elif t == ev.SUMMARY_PINNED:
+        state.summary_pinned = True
+    elif t == ev.SUMMARY_UPDATED:
+        state.summary_rendered_for = max(state.summary_rendered_for, d["for_seq"])
+    elif t == ev.ANNOUNCEMENT_POSTED:
+        state.announcement_channel = d["channel_id"]
+        state.announcement_ts = d["ts"]
+    elif t == ev.CHANNEL_MESSAGE_POSTED:
+        state.posted_in_channel.add(d["for_seq"])
+    elif t == ev.THREAD_REPLY_POSTED:
+        state.posted_in_thread.add(d["for_seq"])

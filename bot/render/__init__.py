@@ -1,0 +1,1 @@
+"""Jinja2 rendering: view-models in, Slack mrkdwn, Block Kit JSON and plain text out."""

@@ -1,0 +1,98 @@
+"""The Jinja2 environment: strict about undefined names, escaping user text for Slack mrkdwn."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+
+from bot.errors import ConfigError
+
+# Slack's own markup that user text may carry on purpose: mentions, channel links, links.
+_SLACK_MARKUP = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|https?://[^<>\s|]+)(?:\|[^<>]*)?>")
+
+
+def default_template_dir() -> Path:
+    """`templates/` of a source checkout, or the copy packed into the wheel."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "templates", here / "_templates"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("cannot find the templates folder")
+
+
+def escape_mrkdwn(text: object) -> str:
+    """Escape &, < and > as Slack asks, keeping mentions, channel links and links intact."""
+    source = str(text)
+    out, last = [], 0
+    for match in _SLACK_MARKUP.finditer(source):
+        out.append(_escape(source[last : match.start()]))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(_escape(source[last:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: object, limit: int) -> str:
+    """Cut text to `limit` characters at the edge, marking the cut."""
+    value = str(text)
+    return value if len(value) <= limit else value[: max(limit - 1, 0)] + "…"
+
+
+def hhmm(value: datetime | None) -> str:
+    return value.strftime("%H:%M UTC") if value else "—"
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes = int(seconds // 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h {minutes}m"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+class Renderer:
+    def __init__(self, template_dir: Path | None = None) -> None:
+        self.template_dir = template_dir or default_template_dir()
+        self.env = Environment(
+            loader=FileSystemLoader(str(self.template_dir)),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(mrkdwn=escape_mrkdwn, clip=clip, hhmm=hhmm, when=when, duration=duration)
+
+    def text(self, name: str, **context: Any) -> str:
+        try:
+            return self.env.get_template(name).render(**context).strip()
+        except TemplateError as exc:
+            raise ConfigError(f"template {name} failed: {exc}") from exc
+
+    def blocks(self, name: str, **context: Any) -> list[dict[str, Any]]:
+        rendered = self.text(name, **context)
+        try:
+            value = json.loads(rendered)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"template {name} did not render valid JSON: {exc}") from exc
+        if not isinstance(value, list):
+            raise ConfigError(f"template {name} must render a JSON list of blocks")
+        return value

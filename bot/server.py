@@ -1,0 +1,119 @@
+"""Wiring: settings in, a running bot out (store, service, Slack adapters, heartbeat, HTTP server)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+from bot.config import Settings
+from bot.render.renderer import Renderer
+from bot.render.views import Messages
+from bot.scheduler import HEARTBEAT_SECONDS, start_heartbeat
+from bot.service import Clock, IncidentService, utc_now
+from bot.slack.app import build_bolt_app
+from bot.slack.notifier import SlackNotifier, make_client
+from bot.store.db import make_engine
+from bot.store.event_store import EventStore
+from bot.sync_queue import SyncQueue
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    store: EventStore
+    service: IncidentService
+    queue: SyncQueue
+    app: App
+    wsgi: Callable
+    scheduler: BackgroundScheduler | None = None
+
+    def start_heartbeat(self, interval_seconds: float = HEARTBEAT_SECONDS) -> None:
+        self.scheduler = start_heartbeat(self.service, self.queue, interval_seconds)
+
+    def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        self.queue.shutdown()
+        self.store.engine.dispose()
+
+
+def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool = True) -> Bot:
+    renderer = Renderer(settings.template_dir)
+    messages = Messages(renderer, settings.policy)
+    store = EventStore(make_engine(settings.database_url))
+    store.create_schema()
+    service = IncidentService(store, settings.policy, messages, clock)
+    client = make_client(settings.bot_token, settings.slack_api_url)
+    notifier = SlackNotifier(client, messages, settings.policy)
+    queue = SyncQueue(lambda number: service.sync_slack(number, notifier))
+    app = build_bolt_app(
+        client=client,
+        signing_secret=settings.signing_secret,
+        service=service,
+        queue=queue,
+        verify_token=verify_token,
+    )
+    return Bot(settings, store, service, queue, app, make_wsgi_app(app, store))
+
+
+def make_wsgi_app(app: App, store: EventStore) -> Callable:
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _health(store, start_response)
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+def _health(store: EventStore, start_response: Callable) -> Iterable[bytes]:
+    try:
+        healthy = store.ping()
+        detail = "ok"
+    except Exception as exc:  # any failure to reach the database is "unhealthy", not a crash
+        healthy, detail = False, f"database unreachable: {type(exc).__name__}"
+    body = json.dumps({"ok": healthy, "database": detail}).encode()
+    status = "200 OK" if healthy else "503 Service Unavailable"
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def make_http_server(wsgi: Callable, host: str, port: int, threads: int = 16):
+    """Waitress: a production WSGI server with a real listen backlog and a pool of worker threads."""
+    return create_server(wsgi, host=host, port=port, threads=threads, backlog=1024, ident="incident-bot")
+
+
+class ServerThread:
+    """A waitress server on its own thread; `port` is the one the OS gave (ask for port 0)."""
+
+    def __init__(self, wsgi: Callable, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
+        self.server = make_http_server(wsgi, host, port, threads)
+        self.host = host
+        self.port = int(self.server.effective_port)
+        self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.close()
+        self._thread.join(timeout=5)

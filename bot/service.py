@@ -1,0 +1,171 @@
+"""Use cases: load -> decide -> append -> notify. The only place the adapters meet."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.core.commands import Command, parse_command
+from bot.core.decide import decide, decide_declare
+from bot.core.events import Event, NewEvent
+from bot.core.naming import channel_name_for
+from bot.core.owed import Owed, owed_slack_work
+from bot.core.policy import Policy
+from bot.core.state import IncidentState, replay
+from bot.errors import ConcurrencyConflict, UserError
+from bot.render.views import HeadView, Messages
+from bot.store.event_store import EventStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+MAX_CONFLICT_RETRIES = 10
+MAX_SLACK_STEPS = 200
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SlackSteps(Protocol):
+    """The Slack adapter: performs one owed step and says what happened (ids, timestamps)."""
+
+    def perform(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to answer the person, and which incident (if any) now owes Slack work."""
+
+    reply: str
+    incident: int | None = None
+    declared: bool = False
+
+
+class IncidentService:
+    def __init__(self, store: EventStore, policy: Policy, messages: Messages, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.policy = policy
+        self.messages = messages
+        self.clock = clock
+
+    # Commands -----------------------------------------------------------------------------
+
+    def handle_command(self, text: str, actor: str, channel_id: str | None) -> Outcome:
+        """Run one `/incident` command; raises UserError for anything the person should fix."""
+        command = parse_command(text, self.policy.severity_names)
+        now = self.clock()
+        if command.verb == "help":
+            return Outcome(self.messages.help())
+        if command.verb == "list":
+            return Outcome(self.messages.incident_list(self.open_incidents(), now))
+        if command.verb == "declare":
+            return self._declare(command, actor, now, channel_id)
+        number = self._incident_for(command, channel_id)
+        if command.verb == "status":
+            return Outcome(self.messages.status(self.state_of(number), now), number)
+        return self._change(number, command, actor, now)
+
+    def _declare(self, command: Command, actor: str, now: datetime, channel_id: str | None) -> Outcome:
+        (declared,) = decide_declare(command, actor, now, self.policy, channel_id)
+        event = self.store.declare(declared)
+        state = replay([event])
+        name = channel_name_for(state.number, state.title, self.policy.channel_prefix)
+        return Outcome(self.messages.declared_reply(state, name), state.number, declared=True)
+
+    def _incident_for(self, command: Command, channel_id: str | None) -> int:
+        if command.incident is not None:
+            return command.incident
+        number = self.store.incident_for_channel(channel_id) if channel_id else None
+        if number is None:
+            raise UserError(
+                f"This isn't an incident channel, so name the incident: `/incident {command.verb} INC-3 …`. "
+                "`/incident list` shows the open ones."
+            )
+        return number
+
+    def _change(self, number: int, command: Command, actor: str, now: datetime) -> Outcome:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            events = self._events_of(number)
+            state = replay(events)
+            decision = decide(state, command, actor, now, self.policy)
+            if not decision.events:
+                return Outcome(decision.reply, number)
+            try:
+                self._append(events, state, decision.events)
+            except ConcurrencyConflict:
+                continue
+            return Outcome(decision.reply, number)
+        raise ConcurrencyConflict(f"INC-{number} is changing too fast; try again")
+
+    # Reading ------------------------------------------------------------------------------
+
+    def _events_of(self, number: int) -> list[Event]:
+        events = self.store.load(number)
+        if not events:
+            raise UserError(f"There is no INC-{number}. `/incident list` shows the open incidents.")
+        return events
+
+    def state_of(self, number: int) -> IncidentState:
+        return replay(self._events_of(number))
+
+    def open_incidents(self) -> list[HeadView]:
+        return [
+            HeadView(
+                f"INC-{h.number}", h.title, h.severity, h.status, h.commander, h.channel_id, h.declared_at
+            )
+            for h in self.store.heads(open_only=True)
+        ]
+
+    # Appending ----------------------------------------------------------------------------
+
+    def _append(self, events: list[Event], state: IncidentState, new: list[NewEvent]) -> list[Event]:
+        numbered = [
+            Event(state.number, state.last_seq + i, e.type, e.actor, e.at, dict(e.data))
+            for i, e in enumerate(new, 1)
+        ]
+        after = replay([*events, *numbered])
+        return self.store.append(state.number, state.last_seq, new, after, owed=bool(owed_slack_work(after)))
+
+    # Slack side effects -------------------------------------------------------------------
+
+    def sync_slack(self, number: int, slack: SlackSteps) -> IncidentState:
+        """Do every Slack step the log says is owed, recording each as it succeeds.
+
+        Stops at the first failure and leaves the rest owed (the heartbeat tries again).
+        Callers must not sync one incident from two threads at once (see SyncQueue).
+        """
+        events = self._events_of(number)
+        for _ in range(MAX_SLACK_STEPS):
+            state = replay(events)
+            steps = owed_slack_work(state)
+            if not steps:
+                self.store.mark_slack_done(number, state.last_seq)
+                return state
+            now = self.clock()
+            event_type, data = slack.perform(steps[0], state, now)
+            events = self._record(number, NewEvent(event_type, "bot", now, data))
+        raise RuntimeError(f"INC-{number}: Slack steps did not converge")
+
+    def _record(self, number: int, new: NewEvent) -> list[Event]:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            events = self._events_of(number)
+            state = replay(events)
+            try:
+                return [*events, *self._append(events, state, [new])]
+            except ConcurrencyConflict:
+                continue
+        raise ConcurrencyConflict(f"could not record {new.type} on INC-{number}")
+
+    def channel_ready_text(self, state: IncidentState | None) -> str:
+        if state is None or state.channel_id is None:
+            return (
+                "Slack is slow to create the incident channel; I'll keep trying and announce it when it's up."
+            )
+        return self.messages.channel_ready(state)
+
+    def incidents_owing_slack(self) -> list[int]:
+        return self.store.with_slack_owed()

@@ -1,0 +1,151 @@
+"""Outbound Slack: performs one owed step with the Web API and reports what Slack gave back."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.core import events as ev
+from bot.core.naming import channel_name_for
+from bot.core.owed import Owed
+from bot.core.policy import Policy
+from bot.core.state import IncidentState
+from bot.render.renderer import clip
+from bot.render.views import Messages
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_ATTEMPTS = 10
+MAX_TOPIC = 250
+# Invite answers that will never change by retrying: record them and move on.
+FINAL_INVITE_ERRORS = {"already_in_channel", "cant_invite_self", "user_not_found", "user_is_restricted"}
+
+# Every Web API method the bot calls, with the bot scope each needs. manifest.yml must grant
+# exactly these (plus `commands`); tests/test_manifest.py keeps the two in step.
+METHOD_SCOPES = {
+    "conversations.create": "channels:manage",
+    "conversations.invite": "channels:manage",
+    "conversations.setTopic": "channels:manage",
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "pins.add": "pins:write",
+}
+# Posting the announcement to a public channel the bot was never invited to.
+EXTRA_SCOPES = {"chat:write.public", "commands"}
+
+
+def make_client(token: str, base_url: str, *, max_retries: int = 3) -> WebClient:
+    """A WebClient that waits out 429s per Retry-After and retries 5xx and dropped connections."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=max_retries),
+            ServerErrorRetryHandler(max_retry_count=max_retries),
+            ConnectionErrorRetryHandler(max_retry_count=max_retries),
+        ],
+    )
+
+
+class SlackNotifier:
+    def __init__(self, client: WebClient, messages: Messages, policy: Policy) -> None:
+        self.client = client
+        self.messages = messages
+        self.policy = policy
+
+    def perform(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        handler = getattr(self, f"_{step.kind}")
+        return handler(step, state, now)
+
+    def _create_channel(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        for attempt in range(MAX_NAME_ATTEMPTS):
+            name = channel_name_for(state.number, state.title, self.policy.channel_prefix, attempt)
+            try:
+                response = self.client.conversations_create(name=name, is_private=False)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "name_taken":
+                    continue
+                raise
+            channel = response["channel"]
+            return ev.CHANNEL_CREATED, {"channel_id": channel["id"], "name": channel["name"]}
+        raise RuntimeError(f"{state.key}: every channel name tried was taken")
+
+    def _invite(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        result = "invited"
+        try:
+            self.client.conversations_invite(channel=state.channel_id, users=step.user)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in FINAL_INVITE_ERRORS:
+                raise
+            result = error
+            if error != "already_in_channel":
+                log.warning("%s: could not invite %s: %s", state.key, step.user, error)
+        return ev.MEMBER_INVITED, {"user": step.user, "result": result}
+
+    def _set_topic(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        topic = clip(self.messages.topic(state), MAX_TOPIC)
+        self.client.conversations_setTopic(channel=state.channel_id, topic=topic)
+        return ev.TOPIC_SET, {"for_seq": step.seq, "topic": topic}
+
+    def _post_summary(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        response = self.client.chat_postMessage(
+            channel=state.channel_id,
+            text=self.messages.summary_text(state),
+            blocks=self.messages.summary_blocks(state, now),
+        )
+        return ev.SUMMARY_POSTED, {
+            "channel_id": response["channel"],
+            "ts": response["ts"],
+            "for_seq": step.seq,
+        }
+
+    def _pin_summary(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        try:
+            self.client.pins_add(channel=state.summary_channel, timestamp=state.summary_ts)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_pinned":
+                raise
+        return ev.SUMMARY_PINNED, {"ts": state.summary_ts}
+
+    def _update_summary(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        self.client.chat_update(
+            channel=state.summary_channel,
+            ts=state.summary_ts,
+            text=self.messages.summary_text(state),
+            blocks=self.messages.summary_blocks(state, now),
+        )
+        return ev.SUMMARY_UPDATED, {"for_seq": step.seq}
+
+    def _announce(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        response = self.client.chat_postMessage(
+            channel=self.policy.announcement_channel,
+            text=self.messages.announcement_text(state),
+            blocks=self.messages.announcement_blocks(state),
+            unfurl_links=False,
+        )
+        return ev.ANNOUNCEMENT_POSTED, {"channel_id": response["channel"], "ts": response["ts"]}
+
+    def _post_in_channel(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        response = self.client.chat_postMessage(channel=state.channel_id, text=self._entry(step, state))
+        return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
+
+    def _post_in_thread(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        response = self.client.chat_postMessage(
+            channel=state.announcement_channel, thread_ts=state.announcement_ts, text=self._entry(step, state)
+        )
+        return ev.THREAD_REPLY_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
+
+    def _entry(self, step: Owed, state: IncidentState) -> str:
+        event = next(e for e in state.timeline if e.seq == step.seq)
+        return self.messages.timeline_entry(event, state)

@@ -1,0 +1,1 @@
+"""Storage adapters: SQLModel tables and the append-only event store."""

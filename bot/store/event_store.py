@@ -1,0 +1,165 @@
+"""The append-only event log, and the incidents table: a rebuildable cache of each incident's head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint, func, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from bot.core.events import Event, NewEvent
+from bot.core.state import IncidentState, replay
+from bot.errors import ConcurrencyConflict
+from bot.store.db import WRITE, UTCDateTime
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("incident", "seq", name="uq_events_incident_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident: int = Field(index=True)
+    seq: int
+    type: str = Field(max_length=64)
+    actor: str = Field(max_length=64)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+    def to_event(self) -> Event:
+        return Event(self.incident, self.seq, self.type, self.actor, self.at, dict(self.data))
+
+
+class IncidentRow(SQLModel, table=True):
+    __tablename__ = "incidents"
+
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    title: str
+    severity: str = Field(max_length=32)
+    status: str = Field(max_length=32, index=True)
+    commander: str | None = None
+    channel_id: str | None = Field(default=None, index=True, max_length=32)
+    declared_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seq: int
+    slack_owed: bool = Field(default=True, index=True)
+
+
+def head_of(state: IncidentState, slack_owed: bool) -> dict[str, Any]:
+    return {
+        "title": state.title,
+        "severity": state.severity,
+        "status": state.status,
+        "commander": state.commander,
+        "channel_id": state.channel_id,
+        "declared_at": state.declared_at,
+        "last_seq": state.last_seq,
+        "slack_owed": slack_owed,
+    }
+
+
+class EventStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = engine.execution_options(**WRITE)
+
+    def create_schema(self) -> None:
+        SQLModel.metadata.create_all(self.engine)
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT 1")).scalar() == 1
+
+    def load(self, incident: int) -> list[Event]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(EventRow).where(EventRow.incident == incident).order_by(EventRow.seq))
+            return [row.to_event() for row in rows]
+
+    def declare(self, new: NewEvent) -> Event:
+        """Store a declaration under the next free incident number."""
+        for _ in range(20):
+            try:
+                with Session(self._writer) as session:
+                    latest = session.exec(select(func.max(IncidentRow.number))).one()
+                    number = (latest or 0) + 1
+                    event = Event(number, 1, new.type, new.actor, new.at, dict(new.data))
+                    session.add(_row(event))
+                    session.add(IncidentRow(number=number, **head_of(replay([event]), True)))
+                    session.commit()
+                    return event
+            except IntegrityError:
+                continue  # another process took that number first; take the next one
+        raise ConcurrencyConflict("could not allocate an incident number")
+
+    def append(
+        self,
+        incident: int,
+        expected_seq: int,
+        new: Sequence[NewEvent],
+        state_after: IncidentState,
+        owed: bool,
+    ) -> list[Event]:
+        """Append after `expected_seq`; raise ConcurrencyConflict if another writer got there first."""
+        events = [
+            Event(incident, expected_seq + i, e.type, e.actor, e.at, dict(e.data))
+            for i, e in enumerate(new, 1)
+        ]
+        try:
+            with Session(self._writer) as session:
+                for event in events:
+                    session.add(_row(event))
+                session.flush()
+                row = session.get(IncidentRow, incident)
+                if row is None or row.last_seq != expected_seq:
+                    raise ConcurrencyConflict(f"INC-{incident} moved on from event {expected_seq}")
+                for key, value in head_of(state_after, owed).items():
+                    setattr(row, key, value)
+                session.add(row)
+                session.commit()
+        except IntegrityError as exc:
+            raise ConcurrencyConflict(f"INC-{incident} event {expected_seq + 1} already exists") from exc
+        return events
+
+    def mark_slack_done(self, incident: int, at_seq: int) -> None:
+        """Clear the owed flag, unless events arrived since the check that found nothing owed."""
+        with Session(self._writer) as session:
+            row = session.get(IncidentRow, incident)
+            if row is not None and row.last_seq == at_seq:
+                row.slack_owed = False
+                session.add(row)
+                session.commit()
+
+    def incident_for_channel(self, channel_id: str) -> int | None:
+        with Session(self.engine) as session:
+            return session.exec(
+                select(IncidentRow.number).where(IncidentRow.channel_id == channel_id)
+            ).first()
+
+    def heads(self, *, open_only: bool = False, limit: int = 50) -> list[IncidentRow]:
+        with Session(self.engine) as session:
+            query = select(IncidentRow).order_by(IncidentRow.number.desc()).limit(limit)
+            if open_only:
+                query = query.where(IncidentRow.status != "resolved")
+            return list(session.exec(query))
+
+    def with_slack_owed(self) -> list[int]:
+        with Session(self.engine) as session:
+            query = select(IncidentRow.number).where(IncidentRow.slack_owed).order_by(IncidentRow.number)
+            return list(session.exec(query))
+
+    def count_events(self) -> int:
+        with Session(self.engine) as session:
+            return session.exec(select(func.count()).select_from(EventRow)).one()
+
+
+def _row(event: Event) -> EventRow:
+    return EventRow(
+        incident=event.incident,
+        seq=event.seq,
+        type=event.type,
+        actor=event.actor,
+        at=event.at,
+        data=event.data,
+    )

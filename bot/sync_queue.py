@@ -1,0 +1,74 @@
+"""Runs Slack syncs off the request thread: one at a time per incident, coalescing repeats."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.core.state import IncidentState
+
+log = logging.getLogger(__name__)
+
+After = Callable[[IncidentState | None], None]
+
+
+class SyncQueue:
+    """`request(n)` makes sure a sync of incident n starts after this call.
+
+    A request for an incident already being synced marks it to run once more, so no two
+    threads of this process ever talk to Slack about the same incident at the same time.
+    """
+
+    def __init__(self, run: Callable[[int], IncidentState], workers: int = 8) -> None:
+        self._run = run
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-sync")
+        self._lock = threading.Condition()
+        self._active: set[int] = set()
+        self._again: set[int] = set()
+        self._afters: dict[int, list[After]] = {}
+
+    def request(self, incident: int, after: After | None = None) -> None:
+        with self._lock:
+            if after is not None:
+                self._afters.setdefault(incident, []).append(after)
+            if incident in self._active:
+                self._again.add(incident)
+                return
+            self._active.add(incident)
+        self._executor.submit(self._work, incident)
+
+    def _work(self, incident: int) -> None:
+        while True:
+            with self._lock:
+                afters = self._afters.pop(incident, [])
+            state = self._sync_once(incident)
+            for after in afters:
+                try:
+                    after(state)
+                except Exception:
+                    log.exception("INC-%s: follow-up after sync failed", incident)
+            with self._lock:
+                if incident in self._again:
+                    self._again.discard(incident)
+                    continue
+                self._active.discard(incident)
+                self._lock.notify_all()
+                return
+
+    def _sync_once(self, incident: int) -> IncidentState | None:
+        try:
+            return self._run(incident)
+        except Exception:
+            # The log still says what is owed; the heartbeat will try again.
+            log.exception("INC-%s: Slack sync failed; will retry", incident)
+            return None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no sync is running or queued (tests and the demo use this)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._active, timeout=timeout)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=False)
