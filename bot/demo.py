@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings
@@ -15,14 +17,32 @@ from bot.testing.slack_requests import SlackRequestSender
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
 SYNC_TIMEOUT = 30
 
+# (minutes after the declaration, who, what they type)
 SCRIPT = [
-    (ALICE, "ack"),
-    (BOB, "update identified Rolled back the 14:20 deploy; watching the error rate"),
-    (CAROL, "role comms <@U0CAROL01|carol>"),
-    (ALICE, "note Customer support reports checkout failures in EU"),
-    (BOB, "mitigate Error rate back under 1%"),
-    (ALICE, "resolve Connection pool exhausted by a leak in auth middleware"),
+    (3, ALICE, "ack"),
+    (9, BOB, "update identified Rolled back the 14:20 deploy; watching the error rate"),
+    (11, CAROL, "role comms <@U0CAROL01|carol>"),
+    (14, ALICE, "note Customer support reports checkout failures in EU"),
+    (21, BOB, "mitigate Error rate back under 1%"),
+    (48, ALICE, "resolve Connection pool exhausted by a leak in auth middleware"),
 ]
+
+
+class DemoClock:
+    """The bot's `now` for the demo: a scripted morning instead of a few real seconds."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set_minutes(self, minutes: int) -> None:
+        with self._lock:
+            self._now = self.start + timedelta(minutes=minutes)
 
 
 def run_demo(db_path: str | None = None, out=print) -> int:
@@ -44,15 +64,17 @@ def run_demo(db_path: str | None = None, out=print) -> int:
             slack_api_url=slack.base_url,
             policy=Policy(severities=severities, announcement_channel="#incidents"),
         )
-        bot = build_bot(settings)
+        clock = DemoClock(datetime.now(UTC).replace(hour=14, minute=32, second=0, microsecond=0))
+        bot = build_bot(settings, clock=clock)
         server = ServerThread(bot.wsgi).start()
         try:
             sender = SlackRequestSender(f"{server.url}/slack/events", secret)
             out(f"Fake Slack on {slack.root_url}; bot on {server.url}/slack/events\n")
-            channel = _play(sender, bot, slack, general, out)
+            channel = _play(sender, bot, slack, general, clock, out)
             if channel is None:
                 out("The incident channel was not created; see the log above.")
                 return 1
+            out("\nThe bot's clock ran a scripted 48 minutes; the fake Slack stamps messages with real time.")
             out("\n=== What the incident channel shows ===")
             out(slack.transcript(channel))
             out("\n=== What the announcement channel shows ===")
@@ -64,7 +86,9 @@ def run_demo(db_path: str | None = None, out=print) -> int:
     return 0
 
 
-def _play(sender: SlackRequestSender, bot, slack: FakeSlack, general: str, out) -> str | None:
+def _play(
+    sender: SlackRequestSender, bot, slack: FakeSlack, general: str, clock: DemoClock, out
+) -> str | None:
     declare = "declare sev1 API error rate above 5%"
     _send(sender, slack, ALICE, declare, general, "general", out)
     if not bot.queue.wait_idle(SYNC_TIMEOUT):
@@ -76,7 +100,8 @@ def _play(sender: SlackRequestSender, bot, slack: FakeSlack, general: str, out) 
     for response in slack.responses:
         out(f"  (later, to the declarer) {response.get('text', '')}")
     name = slack.channel(channel).name
-    for user, text in SCRIPT:
+    for minutes, user, text in SCRIPT:
+        clock.set_minutes(minutes)
         _send(sender, slack, user, text, channel, name, out)
         bot.queue.wait_idle(SYNC_TIMEOUT)
     return channel
@@ -88,5 +113,5 @@ def _send(
     reply = sender.slash_command(
         text, user_id=user, channel_id=channel, channel_name=name, response_url=slack.response_url()
     )
-    out(f"> [#{name}] <@{user}> /incident {text}")
+    out(f"\n> [#{name}] <@{user}> /incident {text}")
     out(f"  (only you can see this) {reply.text}")

@@ -1,0 +1,948 @@
+"""A strict fake of the Slack Web API, served over real HTTP on loopback.
+
+Point ``slack_sdk.WebClient(token=..., base_url=fake.base_url)`` at a started :class:`FakeSlack`.
+It is deliberately *stricter* than Slack so that a loose client cannot pass: per-method parameter
+allow-lists (:data:`METHOD_PARAMS`, a subset of Slack's OpenAPI spec), bot scopes per method and
+channel type (:data:`METHOD_SCOPES`), Block Kit validated with ``slack_sdk.models.blocks`` plus
+Slack's limits, ``thread_ts`` must name an existing top-level message, Slack's error codes for
+channel names, membership, pins and edits.
+
+Documented choices where Slack is ambiguous or the fake is stricter:
+
+* A ``token`` inside a JSON body is ignored (Slack wants the Authorization header) -> not_authed.
+* GET is accepted only for :data:`READ_METHODS`; other methods answer HTTP 405.
+* Only chat.postMessage/chat.postEphemeral resolve channel names; other methods need an ID.
+  DMs (user IDs as channel) are not modelled: channel_not_found.
+* conversations.invite is all-or-nothing: if any user fails, nobody is invited.
+* A response URL accepts 5 POSTs, then HTTP 404 ``used_url``; unknown ones HTTP 404
+  ``expired_url``; invalid payloads HTTP 400.
+* :meth:`FakeSlack.channel` returns a deep-copied snapshot; transcript times are UTC.
+* Extra helper :meth:`FakeSlack.post_as_user` adds a message written by a human user.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.client import HTTPMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NoReturn
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from slack_sdk.models.blocks import Block
+
+
+def _names(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+DEFAULT_SCOPES: frozenset[str] = _names(
+    "commands chat:write chat:write.public channels:manage groups:write channels:read pins:write users:read"
+)
+
+
+# Allowed parameter names per method; each set is a subset of the parameters that
+# web_api_openapi_v2.json lists for the method.  `as_user` is deliberately left out
+# of the chat.* methods: it is a classic-app argument that granular bot tokens
+# must not send.
+METHOD_PARAMS: dict[str, frozenset[str]] = {
+    "auth.test": _names("token"),
+    "conversations.create": _names("token name is_private"),
+    "conversations.invite": _names("token channel users"),
+    "conversations.setTopic": _names("token channel topic"),
+    "conversations.info": _names("token channel include_locale include_num_members"),
+    "conversations.join": _names("token channel"),
+    "chat.postMessage": _names(
+        "token channel text blocks attachments thread_ts reply_broadcast mrkdwn unfurl_links"
+        " unfurl_media parse link_names username icon_emoji icon_url"
+    ),
+    "chat.update": _names("token channel ts text blocks attachments parse link_names"),
+    "chat.postEphemeral": _names(
+        "token channel user text blocks attachments thread_ts parse link_names username icon_emoji icon_url"
+    ),
+    "pins.add": _names("token channel timestamp"),
+    "users.info": _names("token user include_locale"),
+}
+# Parameters allowed although the 2020 OpenAPI spec lacks them (each needs a reason).
+METHOD_PARAM_EXTRAS: dict[str, frozenset[str]] = {}
+
+_PUBLIC_PRIVATE = frozenset({"channels:manage", "groups:write"})
+# Granular bot scopes, any one of which allows the method at all.
+METHOD_SCOPES: dict[str, frozenset[str]] = {
+    "auth.test": frozenset(),
+    "conversations.create": _PUBLIC_PRIVATE,
+    "conversations.invite": _PUBLIC_PRIVATE,
+    "conversations.setTopic": _PUBLIC_PRIVATE,
+    "conversations.info": frozenset({"channels:read", "groups:read"}),
+    "conversations.join": frozenset({"channels:join"}),
+    "chat.postMessage": frozenset({"chat:write"}),
+    "chat.update": frozenset({"chat:write"}),
+    "chat.postEphemeral": frozenset({"chat:write"}),
+    "pins.add": frozenset({"pins:write"}),
+    "users.info": frozenset({"users:read"}),
+}
+# method -> (scope needed for a public channel, scope needed for a private one)
+CHANNEL_TYPE_SCOPES: dict[str, tuple[str, str]] = {
+    "conversations.create": ("channels:manage", "groups:write"),
+    "conversations.invite": ("channels:manage", "groups:write"),
+    "conversations.setTopic": ("channels:manage", "groups:write"),
+    "conversations.info": ("channels:read", "groups:read"),
+}
+READ_METHODS: frozenset[str] = frozenset({"auth.test", "conversations.info", "users.info"})
+
+_STRING_PARAMS = _names(
+    "channel name users topic text thread_ts ts timestamp user parse username icon_emoji icon_url"
+)
+_BOOL_PARAMS = _names(
+    "is_private include_locale include_num_members reply_broadcast mrkdwn unfurl_links"
+    " unfurl_media link_names"
+)
+MAX_BLOCKS = 50
+MAX_TEXT = 40_000
+MAX_TOPIC = 250
+MAX_NAME = 80
+MAX_ID = 255
+RATE_BURST = 5.0
+RESPONSE_URL_MAX_USES = 5
+_TEXT_LIMITS = {"section": 3000, "header": 150}
+_BUTTON_TEXT_LIMIT = 75
+
+
+@dataclass
+class Call:
+    """One recorded Web API call."""
+
+    method: str
+    params: dict[str, Any]
+    ok: bool
+    error: str | None
+    status: int
+
+
+@dataclass
+class Message:
+    """A message (top-level or thread reply) stored in a channel."""
+
+    ts: str
+    user: str
+    text: str
+    blocks: list[Any] | None
+    thread_ts: str | None
+    edited: bool = False
+
+
+@dataclass
+class Channel:
+    """A public or private channel and everything posted in it."""
+
+    id: str
+    name: str
+    is_private: bool
+    members: set[str]
+    topic: str = ""
+    pins: list[str] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    created: int = 0
+    creator: str = ""
+    topic_creator: str = ""
+    topic_last_set: int = 0
+
+
+@dataclass
+class _User:
+    id: str
+    name: str
+    is_bot: bool
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str | None
+    retry_after: int | None
+    remaining: int
+
+    def to_error(self) -> SlackError:
+        default = (
+            "ratelimited" if self.status == 429 else "internal_error" if self.status >= 500 else "fatal_error"
+        )
+        retry_after = self.retry_after or 1 if self.status == 429 else self.retry_after
+        return SlackError(self.error or default, status=self.status, retry_after=retry_after)
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SlackError(Exception):
+    """A Slack-level error: becomes ``{"ok": false, "error": ...}``."""
+
+    def __init__(
+        self, error: str, *, status: int = 200, retry_after: int | None = None, **extra: Any
+    ) -> None:
+        super().__init__(error)
+        self.error, self.status, self.retry_after, self.extra = error, status, retry_after, extra
+
+    def reply(self) -> _Reply:
+        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        return _Reply(self.status, {"ok": False, "error": self.error, **self.extra}, headers)
+
+
+def _messages(*lines: str) -> dict[str, Any]:
+    return {"response_metadata": {"messages": [f"[ERROR] {line}" for line in lines]}}
+
+
+def _invalid_arguments(*lines: str) -> NoReturn:
+    raise SlackError("invalid_arguments", **_messages(*lines))
+
+
+def _invalid_blocks(message: str, pointer: str = "") -> NoReturn:
+    raise SlackError("invalid_blocks", **_messages(f"{message} [json-pointer:/blocks{pointer}]"))
+
+
+def _text_value(obj: Any) -> str:
+    """The text of a text object (or a plain string); "" if absent."""
+    if isinstance(obj, dict):
+        obj = obj.get("text")
+    return obj if isinstance(obj, str) else ""
+
+
+def _walk(node: Any, pointer: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield every dict nested in ``node`` together with its JSON pointer."""
+    if isinstance(node, dict):
+        yield pointer, node
+        for key, value in node.items():
+            yield from _walk(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{pointer}/{index}")
+
+
+_MISSING = object()
+
+
+def _first_loss(raw: Any, out: Any, pointer: str) -> str | None:
+    """JSON pointer to the first part of ``raw`` that slack_sdk's model dropped or changed."""
+    if isinstance(raw, dict):
+        if not isinstance(out, dict):
+            return pointer
+        losses = (_first_loss(v, out.get(k, _MISSING), f"{pointer}/{k}") for k, v in raw.items())
+        return next((loss for loss in losses if loss), None)
+    if isinstance(raw, list):
+        if not isinstance(out, list) or len(out) != len(raw):
+            return pointer
+        losses = (_first_loss(a, b, f"{pointer}/{i}") for i, (a, b) in enumerate(zip(raw, out, strict=True)))
+        return next((loss for loss in losses if loss), None)
+    return None if type(raw) is type(out) and raw == out else pointer
+
+
+def _check_limits(block: dict[str, Any], pointer: str) -> None:
+    limit = _TEXT_LIMITS.get(block.get("type", ""))
+    if limit is not None and len(_text_value(block.get("text"))) > limit:
+        _invalid_blocks(f"must be less than {limit + 1} characters", f"{pointer}/text/text")
+    action_ids: set[str] = set()
+    for where, node in _walk(block, pointer):
+        if node.get("type") == "button" and len(_text_value(node.get("text"))) > _BUTTON_TEXT_LIMIT:
+            _invalid_blocks(f"must be less than {_BUTTON_TEXT_LIMIT + 1} characters", f"{where}/text")
+        for key in ("action_id", "block_id"):
+            value = node.get(key)
+            if key in node and not isinstance(value, str):
+                _invalid_blocks("must be a string", f"{where}/{key}")
+            if isinstance(value, str) and len(value) > MAX_ID:
+                _invalid_blocks(f"must be less than {MAX_ID + 1} characters", f"{where}/{key}")
+        action_id = node.get("action_id")
+        if isinstance(action_id, str):
+            if action_id in action_ids:
+                _invalid_blocks(f"duplicate action_id '{action_id}'", f"{where}/action_id")
+            action_ids.add(action_id)
+
+
+def _check_block(block: Any, pointer: str) -> None:
+    if not isinstance(block, dict):
+        _invalid_blocks("must be an object", pointer)
+    try:
+        parsed = Block.parse(block)
+    except Exception as exc:  # slack_sdk raises assorted errors on malformed input
+        _invalid_blocks(f"malformed block: {exc}", pointer)
+    if parsed is None or type(parsed) is Block:
+        _invalid_blocks(f"unsupported block type '{block.get('type')}'", f"{pointer}/type")
+    try:
+        rendered = parsed.to_dict()  # runs validate_json() on the block and every nested object
+    except Exception as exc:  # SlackObjectFormationError, or a crash on wrongly typed values
+        _invalid_blocks(str(exc), pointer)
+    loss = _first_loss(block, rendered, pointer)
+    if loss is not None:  # slack_sdk silently drops unknown elements/fields and coerces bad types
+        _invalid_blocks("unsupported element, field or value", loss)
+    _check_limits(block, pointer)
+
+
+def validate_blocks(raw: Any, *, max_blocks: int = MAX_BLOCKS) -> list[dict[str, Any]]:
+    """Parse and validate ``blocks`` (JSON string or list); raise SlackError if invalid."""
+    blocks = raw
+    if isinstance(raw, str):
+        try:
+            blocks = json.loads(raw)
+        except ValueError:
+            _invalid_blocks("blocks must be valid JSON")
+    if not isinstance(blocks, list):
+        _invalid_blocks("must be an array")
+    if len(blocks) > max_blocks:
+        _invalid_blocks(f"no more than {max_blocks} items allowed")
+    block_ids: set[str] = set()
+    for index, block in enumerate(blocks):
+        _check_block(block, f"/{index}")
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in block_ids:
+                _invalid_blocks(f"duplicate block_id '{block_id}'", f"/{index}/block_id")
+            block_ids.add(block_id)
+    return blocks
+
+
+def _block_text_lines(blocks: list[Any]) -> list[str]:
+    """Human-readable text of header/section/context/actions blocks."""
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind in ("header", "section") and _text_value(block.get("text")):
+            lines.append(_text_value(block.get("text")))
+        fields = [_text_value(f) for f in block.get("fields") or []]
+        if kind == "section" and fields:
+            lines.append(" | ".join(fields))
+        elements = block.get("elements") or []
+        if kind == "context":
+            parts = [_text_value(e) for e in elements if e.get("type") in ("mrkdwn", "plain_text")]
+            lines.append(" · ".join(p for p in parts if p))
+        if kind == "actions":
+            labels = [f"[{_text_value(e.get('text'))}]" for e in elements if e.get("type") == "button"]
+            lines.append(" ".join(labels))
+    return [line for line in lines if line]
+
+
+def _parse_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    return {"1": True, "true": True, "0": False, "false": False, "": False}.get(str(value).lower())
+
+
+def _check_params(method: str, params: dict[str, Any]) -> None:
+    unknown = sorted(set(params) - METHOD_PARAMS[method])
+    if unknown:
+        _invalid_arguments(*(f"unknown parameter '{name}'" for name in unknown))
+    for name, value in params.items():
+        if name in _STRING_PARAMS and not isinstance(value, str):
+            _invalid_arguments(f"expected a string for '{name}'")
+        if name in _BOOL_PARAMS and _parse_bool(value) is None:
+            _invalid_arguments(f"expected a boolean for '{name}'")
+
+
+def _require(params: dict[str, Any], name: str, error: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise SlackError(error)
+    return value
+
+
+def _decode_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
+    """Return (params, is_json) for a urlencoded or JSON request body."""
+    if not body:
+        return {}, False
+    mime = content_type.split(";")[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SlackError("invalid_form_data", **_messages("body is not UTF-8")) from None
+    if mime == "application/json":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise SlackError("invalid_json", **_messages("body must be a JSON object"))
+        return data, True
+    if mime in ("", "application/x-www-form-urlencoded"):
+        return dict(parse_qsl(text, keep_blank_values=True)), False
+    raise SlackError("invalid_form_data", **_messages(f"unsupported content type '{mime}'"))
+
+
+def _name_problem(name: str) -> str | None:
+    """Slack's error for an invalid channel name, or None if the name is fine."""
+    if not name:
+        return "invalid_name_required"
+    if len(name) > MAX_NAME:
+        return "invalid_name_maxlength"
+    if not re.fullmatch(r"[a-z0-9_-]+", name):
+        return "invalid_name_specials"
+    if re.fullmatch(r"[_-]+", name):
+        return "invalid_name_punctuation"
+    return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, fake: FakeSlack) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    headers: HTTPMessage
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        self._serve("POST")
+
+    def _serve(self, verb: str) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        body = self.rfile.read(length) if length > 0 else b""
+        reply = self.server.fake.handle_http(verb, self.path, self.headers, body)
+        payload = json.dumps(reply.body).encode("utf-8")
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Stay quiet."""
+
+
+class FakeSlack:
+    """Strict in-process Slack Web API; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "xoxb-fake-token",
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        latency: float = 0.0,
+        bot_user_id: str = "UBOT0001",
+        team_id: str = "T0001",
+        post_rate_per_channel: float | None = None,
+    ) -> None:
+        self.token = token
+        self.scopes = frozenset(scopes)
+        self.latency = latency
+        self.bot_user_id = bot_user_id
+        self.bot_id = "B" + bot_user_id.removeprefix("U")
+        self.team_id = team_id
+        self.post_rate_per_channel = post_rate_per_channel
+        self._lock = threading.RLock()
+        self._users: dict[str, _User] = {}
+        self._channels: dict[str, Channel] = {}
+        self._calls: list[Call] = []
+        self._failures: dict[str, deque[_Failure]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._responses: list[dict[str, Any]] = []
+        self._response_uses: dict[str, int] = {}
+        self._channel_seq = 0
+        self._response_seq = 0
+        self._ts_sec = 0
+        self._ts_seq = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.add_user(bot_user_id, "incident-bot", is_bot=True)
+
+    def start(self) -> FakeSlack:
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("FakeSlack already started")
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/api/"
+
+    def add_user(self, user_id: str, name: str, *, is_bot: bool = False) -> None:
+        with self._lock:
+            self._users[user_id] = _User(user_id, name, is_bot)
+
+    def add_channel(
+        self,
+        name: str,
+        *,
+        is_private: bool = False,
+        members: Iterable[str] = (),
+        channel_id: str | None = None,
+    ) -> str:
+        """Create a channel directly (no API call); members must be add_user()ed. Returns its id."""
+        members = set(members)
+        with self._lock:
+            problem = _name_problem(name)
+            if problem or self._find_by_name(name) is not None:
+                raise ValueError(f"bad channel name {name!r}: {problem or 'name_taken'}")
+            if channel_id is not None and channel_id in self._channels:
+                raise ValueError(f"channel id {channel_id!r} already exists")
+            unknown = sorted(members - set(self._users))
+            if unknown:
+                raise ValueError(f"unknown users {unknown}; call add_user() first")
+            creator = self.bot_user_id if self.bot_user_id in members else min(members, default="")
+            return self._new_channel(name, is_private, members, creator, channel_id).id
+
+    def channel(self, channel_id: str) -> Channel:
+        """A snapshot (deep copy) of a channel; KeyError if unknown."""
+        with self._lock:
+            return copy.deepcopy(self._channels[channel_id])
+
+    def channel_by_name(self, name: str) -> Channel | None:
+        with self._lock:
+            found = self._find_by_name(name.removeprefix("#"))
+            return copy.deepcopy(found) if found else None
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail (queued in order)."""
+        if method not in METHOD_PARAMS:
+            raise ValueError(f"unknown method {method!r}")
+        if times < 1 or not 200 <= status <= 599:
+            raise ValueError("times must be >= 1 and status an HTTP status")
+        with self._lock:
+            queue = self._failures.setdefault(method, deque())
+            queue.append(_Failure(status, error, retry_after, times))
+
+    def response_url(self, key: str = "") -> str:
+        """A fresh Slack-like response URL on this server."""
+        with self._lock:
+            self._response_seq += 1
+            path = f"/response/{self._response_seq}" + (f"/{quote(key, safe='')}" if key else "")
+            self._response_uses[path] = 0
+        return self.root_url + path
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._responses)
+
+    def post_as_user(self, channel_id: str, user_id: str, text: str, *, thread_ts: str | None = None) -> str:
+        """Add a message written by a (human) user, as if typed in Slack; returns ts."""
+        with self._lock:
+            if user_id not in self._users:
+                raise KeyError(user_id)
+            parents = self._channels[channel_id].messages
+            if thread_ts is not None and not any(m.ts == thread_ts for m in parents):
+                raise ValueError(f"no message {thread_ts} in {channel_id}")
+            message = Message(self._next_ts(), user_id, text, None, thread_ts)
+            self._channels[channel_id].messages.append(message)
+            return message.ts
+
+    def transcript(self, channel_id: str) -> str:
+        """Human-readable dump: header, messages, indented thread replies, 📌 pins."""
+        with self._lock:
+            chan = self._channels[channel_id]
+            lines = [f"#{chan.name} (topic: {chan.topic})"]
+            for msg in chan.messages:
+                if msg.thread_ts is None:
+                    lines += _render(msg, msg.ts in chan.pins, "")
+                    for reply in chan.messages:
+                        if reply.thread_ts == msg.ts:
+                            lines += _render(reply, reply.ts in chan.pins, "    ↳ ")
+        return "\n".join(lines)
+
+    def handle_http(self, verb: str, path: str, headers: HTTPMessage, body: bytes) -> _Reply:
+        """Route one HTTP request (called from the server threads)."""
+        url = urlsplit(path)
+        if url.path.startswith("/api/"):
+            return self._handle_api(verb, url.path.removeprefix("/api/"), url.query, headers, body)
+        if url.path.startswith("/response/"):
+            return self._handle_response_url(verb, url.path, body)
+        return _Reply(404, {"ok": False, "error": "not_found"})
+
+    def _handle_api(self, verb: str, method: str, query: str, headers: HTTPMessage, body: bytes) -> _Reply:
+        if self.latency > 0:
+            time.sleep(self.latency)
+        params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        auth = headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+        token = token or params.get("token")
+        with self._lock:
+            try:
+                body_params, is_json = _decode_body(headers.get("Content-Type", ""), body)
+                params.update(body_params)
+                if not is_json:
+                    token = token or body_params.get("token")
+                reply = self._dispatch(verb, method, params, token)
+            except SlackError as exc:
+                reply = exc.reply()
+            except Exception as exc:  # a bug in the fake: answer loudly rather than drop the connection
+                reply = _Reply(500, {"ok": False, "error": "fake_slack_bug", "detail": repr(exc)})
+            error = reply.body.get("error")
+            self._calls.append(Call(method, params, reply.body.get("ok") is True, error, reply.status))
+        return reply
+
+    def _dispatch(self, verb: str, method: str, params: dict[str, Any], token: str | None) -> _Reply:
+        if method not in METHOD_PARAMS:
+            raise SlackError("unknown_method", status=404)
+        queue = self._failures.get(method)
+        if queue:
+            failure = queue[0]
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                queue.popleft()
+            raise failure.to_error()
+        if verb != "POST" and method not in READ_METHODS:
+            raise SlackError("method_not_allowed", status=405)
+        if not token:
+            raise SlackError("not_authed")
+        if token != self.token:
+            raise SlackError("invalid_auth")
+        _check_params(method, params)
+        self._check_scope(METHOD_SCOPES[method])
+        handler: Callable[[dict[str, Any]], dict[str, Any]] = getattr(
+            self, "_api_" + method.replace(".", "_")
+        )
+        return _Reply(200, {"ok": True, **handler(params)})
+
+    def _handle_response_url(self, verb: str, path: str, body: bytes) -> _Reply:
+        if verb != "POST":
+            return _Reply(405, {"ok": False, "error": "method_not_allowed"})
+        with self._lock:
+            uses = self._response_uses.get(path)
+            if uses is None:
+                return _Reply(404, {"ok": False, "error": "expired_url"})
+            if uses >= RESPONSE_URL_MAX_USES:
+                return _Reply(404, {"ok": False, "error": "used_url"})
+            try:
+                payload, is_json = _decode_body("application/json", body)
+                _check_response_payload(payload if is_json else None)
+            except SlackError as exc:
+                return _Reply(400, exc.reply().body)
+            self._response_uses[path] = uses + 1
+            self._responses.append({**payload, "_url": self.root_url + path})
+        return _Reply(200, {"ok": True})
+
+    def _check_scope(self, any_of: frozenset[str] | set[str]) -> None:
+        if any_of and not any_of & self.scopes:
+            needed = ",".join(sorted(any_of))
+            raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+
+    def _check_channel_scope(self, method: str, is_private: bool) -> None:
+        if method in CHANNEL_TYPE_SCOPES:
+            self._check_scope({CHANNEL_TYPE_SCOPES[method][int(is_private)]})
+
+    def _find_by_name(self, name: str) -> Channel | None:
+        return next((c for c in self._channels.values() if c.name == name), None)
+
+    def _new_channel(
+        self, name: str, is_private: bool, members: set[str], creator: str, channel_id: str | None = None
+    ) -> Channel:
+        if channel_id is None:
+            self._channel_seq += 1
+            channel_id = f"C{self._channel_seq:010d}"
+        chan = Channel(channel_id, name, is_private, set(members), created=int(time.time()), creator=creator)
+        self._channels[channel_id] = chan
+        return chan
+
+    def _next_ts(self) -> str:
+        """Unique, monotonically increasing message timestamps."""
+        self._ts_sec = max(int(time.time()), self._ts_sec)
+        self._ts_seq += 1
+        if self._ts_seq > 999_999:
+            self._ts_sec, self._ts_seq = self._ts_sec + 1, 1
+        return f"{self._ts_sec}.{self._ts_seq:06d}"
+
+    def _visible_channel(self, params: dict[str, Any]) -> Channel:
+        """Channel by ID that the bot can see (public, or private and a member)."""
+        chan = self._channels.get(_require(params, "channel", "channel_not_found"))
+        if chan is None or (chan.is_private and self.bot_user_id not in chan.members):
+            raise SlackError("channel_not_found")
+        return chan
+
+    def _member_channel(self, params: dict[str, Any], method: str) -> Channel:
+        """Visible channel the bot is a member of, after the channel-type scope check."""
+        chan = self._visible_channel(params)
+        self._check_channel_scope(method, chan.is_private)
+        if self.bot_user_id not in chan.members:
+            raise SlackError("not_in_channel")
+        return chan
+
+    def _postable_channel(self, params: dict[str, Any]) -> Channel:
+        """Resolve an ID, '#name' or 'name' and apply Slack's posting rules."""
+        ref = _require(params, "channel", "channel_not_found")
+        chan = self._channels.get(ref)
+        if chan is None:
+            found = self._find_by_name(ref.removeprefix("#"))
+            chan = found if found and not found.is_private else None
+        if chan is None or (chan.is_private and self.bot_user_id not in chan.members):
+            raise SlackError("channel_not_found")
+        if self.bot_user_id not in chan.members and "chat:write.public" not in self.scopes:
+            raise SlackError("not_in_channel")
+        return chan
+
+    def _find_message(self, chan: Channel, ts: str) -> Message:
+        found = next((m for m in chan.messages if m.ts == ts), None)
+        if found is None:
+            raise SlackError("message_not_found")
+        return found
+
+    def _check_thread(self, chan: Channel, thread_ts: str | None) -> None:
+        parents = (m.ts for m in chan.messages if m.thread_ts is None)
+        if thread_ts is not None and thread_ts not in parents:
+            raise SlackError("thread_not_found")
+
+    def _take_rate_token(self, channel_id: str) -> None:
+        """Per-channel token bucket for chat.postMessage (burst RATE_BURST)."""
+        rate = self.post_rate_per_channel
+        if rate is None:
+            return
+        now = time.monotonic()
+        tokens, last = self._buckets.get(channel_id, (RATE_BURST, now))
+        tokens = min(RATE_BURST, tokens + (now - last) * rate)
+        if tokens < 1:
+            self._buckets[channel_id] = (tokens, now)
+            raise SlackError("ratelimited", status=429, retry_after=1)
+        self._buckets[channel_id] = (tokens - 1, now)
+
+    def _channel_json(self, chan: Channel, *, num_members: bool = False) -> dict[str, Any]:
+        topic = {"value": chan.topic, "creator": chan.topic_creator, "last_set": chan.topic_last_set}
+        data: dict[str, Any] = {
+            "id": chan.id,
+            "name": chan.name,
+            "name_normalized": chan.name,
+            "topic": topic,
+        }
+        data |= {"is_channel": True, "is_group": False, "is_im": False, "is_private": chan.is_private}
+        data |= {"is_archived": False, "is_general": False, "created": chan.created, "creator": chan.creator}
+        data |= {
+            "is_member": self.bot_user_id in chan.members,
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+        }
+        if num_members:
+            data["num_members"] = len(chan.members)
+        return data
+
+    def _message_json(self, msg: Message, edited_ts: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": "message", "user": msg.user, "text": msg.text, "ts": msg.ts}
+        data["team"] = self.team_id
+        if msg.user == self.bot_user_id:
+            data["bot_id"] = self.bot_id
+        if msg.blocks is not None:
+            data["blocks"] = msg.blocks
+        if msg.thread_ts is not None:
+            data["thread_ts"] = msg.thread_ts
+        if edited_ts is not None:
+            data["edited"] = {"user": msg.user, "ts": edited_ts}
+        return data
+
+    def _api_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        data = {"url": "https://fake-workspace.slack.com/", "team": "Fake Workspace", "team_id": self.team_id}
+        data |= {
+            "user": self._users[self.bot_user_id].name,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+        }
+        return data | {"is_enterprise_install": False}
+
+    def _api_conversations_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = _require(params, "name", "invalid_name_required")
+        is_private = bool(_parse_bool(params.get("is_private", False)))
+        self._check_channel_scope("conversations.create", is_private)
+        problem = _name_problem(name)
+        if problem:
+            raise SlackError(problem)
+        if self._find_by_name(name) is not None:
+            raise SlackError("name_taken")
+        chan = self._new_channel(name, is_private, {self.bot_user_id}, self.bot_user_id)
+        return {"channel": self._channel_json(chan)}
+
+    def _api_conversations_invite(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._member_channel(params, "conversations.invite")
+        user_ids = [u.strip() for u in _require(params, "users", "no_user").split(",") if u.strip()]
+        if not user_ids:
+            raise SlackError("no_user")
+        errors = [
+            {"user": u, "ok": False, "error": e} for u in user_ids if (e := self._invite_problem(chan, u))
+        ]
+        if errors:
+            raise SlackError(errors[0]["error"], errors=errors)
+        chan.members.update(user_ids)
+        return {"channel": self._channel_json(chan)}
+
+    def _invite_problem(self, chan: Channel, user_id: str) -> str | None:
+        if user_id == self.bot_user_id:
+            return "cant_invite_self"
+        if user_id not in self._users:
+            return "user_not_found"
+        if user_id in chan.members:
+            return "already_in_channel"
+        return None
+
+    def _api_conversations_setTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._member_channel(params, "conversations.setTopic")
+        topic = params.get("topic")
+        if topic is None:
+            _invalid_arguments("missing required field: topic")
+        if len(topic) > MAX_TOPIC:
+            raise SlackError("too_long")
+        chan.topic, chan.topic_creator, chan.topic_last_set = topic, self.bot_user_id, int(time.time())
+        return {"channel": self._channel_json(chan)}
+
+    def _api_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._visible_channel(params)
+        self._check_channel_scope("conversations.info", chan.is_private)
+        with_count = bool(_parse_bool(params.get("include_num_members", False)))
+        return {"channel": self._channel_json(chan, num_members=with_count)}
+
+    def _api_conversations_join(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._channels.get(_require(params, "channel", "channel_not_found"))
+        if chan is None:
+            raise SlackError("channel_not_found")
+        if chan.is_private:
+            raise SlackError("method_not_supported_for_channel_type")
+        if self.bot_user_id in chan.members:
+            meta = {"warnings": ["already_in_channel"]}
+            return {
+                "channel": self._channel_json(chan),
+                "warning": "already_in_channel",
+                "response_metadata": meta,
+            }
+        chan.members.add(self.bot_user_id)
+        return {"channel": self._channel_json(chan)}
+
+    def _content(self, params: dict[str, Any]) -> tuple[str | None, list[Any] | None]:
+        """Validate text/blocks/attachments; returns (text, blocks) as given."""
+        text = params.get("text")
+        blocks = validate_blocks(params["blocks"]) if "blocks" in params else None
+        attachments = params.get("attachments")
+        if isinstance(attachments, str):
+            try:
+                attachments = json.loads(attachments)
+            except ValueError:
+                attachments = None
+        if "attachments" in params and not (
+            isinstance(attachments, list) and all(isinstance(a, dict) for a in attachments)
+        ):
+            raise SlackError("invalid_attachments")
+        if text is not None and len(text) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+        if not text and not blocks and not attachments:
+            raise SlackError("no_text")
+        return text, blocks
+
+    def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._postable_channel(params)
+        self._take_rate_token(chan.id)
+        text, blocks = self._content(params)
+        thread_ts = params.get("thread_ts") or None
+        self._check_thread(chan, thread_ts)
+        msg = Message(self._next_ts(), self.bot_user_id, text or "", blocks, thread_ts)
+        chan.messages.append(msg)
+        return {"channel": chan.id, "ts": msg.ts, "message": self._message_json(msg)}
+
+    def _api_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._visible_channel(params)
+        msg = self._find_message(chan, _require(params, "ts", "message_not_found"))
+        if msg.user != self.bot_user_id:
+            raise SlackError("cant_update_message")
+        text, blocks = self._content(params)
+        if text is not None:
+            msg.text = text
+        if blocks is not None:
+            msg.blocks = blocks or None
+        msg.edited = True
+        message = self._message_json(msg, edited_ts=self._next_ts())
+        return {"channel": chan.id, "ts": msg.ts, "text": msg.text, "message": message}
+
+    def _api_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._postable_channel(params)
+        user_id = _require(params, "user", "user_not_found")
+        if user_id not in self._users:
+            raise SlackError("user_not_found")
+        if user_id not in chan.members:
+            raise SlackError("user_not_in_channel")
+        self._content(params)
+        self._check_thread(chan, params.get("thread_ts") or None)
+        return {"message_ts": self._next_ts()}
+
+    def _api_pins_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._member_channel(params, "pins.add")
+        msg = self._find_message(chan, _require(params, "timestamp", "no_item_specified"))
+        if msg.ts in chan.pins:
+            raise SlackError("already_pinned")
+        chan.pins.append(msg.ts)
+        return {}
+
+    def _api_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._users.get(_require(params, "user", "user_not_found"))
+        if user is None:
+            raise SlackError("user_not_found")
+        user_json = {"id": user.id, "team_id": self.team_id, "name": user.name, "real_name": user.name}
+        user_json |= {"deleted": False, "is_bot": user.is_bot}
+        return {"user": user_json | {"profile": {"display_name": user.name, "real_name": user.name}}}
+
+
+def _check_response_payload(payload: dict[str, Any] | None) -> None:
+    if payload is None:
+        raise SlackError("invalid_payload", **_messages("body must be a JSON object"))
+    if payload.get("response_type", "ephemeral") not in ("ephemeral", "in_channel"):
+        _invalid_arguments("response_type must be 'ephemeral' or 'in_channel'")
+    blocks = validate_blocks(payload["blocks"]) if "blocks" in payload else None
+    if not payload.get("delete_original") and not payload.get("text") and not blocks:
+        raise SlackError("no_text")
+
+
+def _render(msg: Message, pinned: bool, prefix: str) -> list[str]:
+    """Transcript lines for one message: '[HH:MM:SS] text' plus continuation lines."""
+    clock = datetime.fromtimestamp(float(msg.ts), tz=UTC).strftime("%H:%M:%S")
+    # Slack shows the blocks when a message has them; `text` is only the notification fallback.
+    body = "\n".join(_block_text_lines(msg.blocks)) if msg.blocks else msg.text
+    body = ("📌 " if pinned else "") + body + (" (edited)" if msg.edited else "")
+    first, *rest = body.split("\n")
+    head = f"{prefix}[{clock}] "
+    return [head + first] + [" " * len(head) + line for line in rest]

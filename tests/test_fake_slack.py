@@ -1,0 +1,510 @@
+"""Tests for bot.testing.fake_slack: a strict fake Slack Web API over real loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+
+from bot.testing.fake_slack import (
+    DEFAULT_SCOPES,
+    METHOD_PARAM_EXTRAS,
+    METHOD_PARAMS,
+    METHOD_SCOPES,
+    FakeSlack,
+)
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "shared/slack/web_api_openapi_v2.json"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        server.add_user("U0ALICE", "alice")
+        server.add_user("U0BOB", "bob")
+        yield server
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> WebClient:
+    return WebClient(token=fake.token, base_url=fake.base_url)
+
+
+def slack_error(call: Any, *args: Any, **kwargs: Any) -> SlackApiError:
+    """Run a WebClient call that must fail and return the SlackApiError."""
+    with pytest.raises(SlackApiError) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+def error_of(call: Any, *args: Any, **kwargs: Any) -> str:
+    return slack_error(call, *args, **kwargs).response["error"]
+
+
+def raw_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """POST without slack_sdk, returning (status, parsed JSON body)."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())
+
+
+def section(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}, **extra}
+
+
+# --- contract tables ---------------------------------------------------------------
+
+
+def test_method_params_are_a_subset_of_slacks_openapi_spec() -> None:
+    """Every implemented method and each allowed parameter appear in Slack's OpenAPI spec."""
+    if not SPEC_PATH.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Slack OpenAPI spec missing at {SPEC_PATH}")
+        pytest.skip(f"Slack OpenAPI spec not found at {SPEC_PATH}")
+    paths = json.loads(SPEC_PATH.read_text())["paths"]
+    for method, allowed in METHOD_PARAMS.items():
+        assert f"/{method}" in paths, f"{method} is not in the spec"
+        spec_params = {p["name"] for op in paths[f"/{method}"].values() for p in op.get("parameters", [])}
+        extras = METHOD_PARAM_EXTRAS.get(method, frozenset())
+        assert allowed - extras <= spec_params, f"{method}: {sorted(allowed - extras - spec_params)}"
+
+
+def test_scope_table_covers_exactly_the_implemented_methods() -> None:
+    """METHOD_SCOPES and METHOD_PARAMS describe the same set of methods."""
+    assert set(METHOD_SCOPES) == set(METHOD_PARAMS)
+    assert {"chat:write", "chat:write.public", "pins:write", "users:read"} <= DEFAULT_SCOPES
+
+
+# --- auth, unknown methods and parameters ----------------------------------------------
+
+
+def test_auth_test_reports_bot_identity(client: WebClient, fake: FakeSlack) -> None:
+    """auth.test answers with the bot user id, bot id and team id."""
+    response = client.auth_test()
+    assert response["user_id"] == fake.bot_user_id
+    assert response["team_id"] == fake.team_id
+    assert response["bot_id"].startswith("B")
+
+
+def test_wrong_token_is_invalid_auth(fake: FakeSlack) -> None:
+    """A token other than the configured one gets invalid_auth."""
+    bad = WebClient(token="xoxb-wrong", base_url=fake.base_url)
+    assert error_of(bad.auth_test) == "invalid_auth"
+
+
+def test_missing_token_is_not_authed(fake: FakeSlack) -> None:
+    """No Authorization header and no token param gets not_authed."""
+    assert error_of(WebClient(base_url=fake.base_url).auth_test) == "not_authed"
+
+
+def test_token_inside_json_body_is_ignored(fake: FakeSlack) -> None:
+    """Like Slack, a token in a JSON body does not authenticate (header required)."""
+    body = json.dumps({"token": fake.token}).encode()
+    status, data = raw_post(fake.base_url + "auth.test", body, {"Content-Type": "application/json"})
+    assert (status, data["error"]) == (200, "not_authed")
+
+
+def test_unknown_method_is_http_404(client: WebClient) -> None:
+    """A method the fake does not implement answers HTTP 404 unknown_method."""
+    error = slack_error(client.api_call, "chat.meMessage", params={"channel": "C1", "text": "x"})
+    assert error.response.status_code == 404
+    assert error.response["error"] == "unknown_method"
+
+
+def test_unknown_parameter_is_invalid_arguments(client: WebClient) -> None:
+    """A parameter outside the method's allow-list is rejected with invalid_arguments."""
+    error = slack_error(client.api_call, "conversations.create", params={"name": "ok", "bogus": "1"})
+    assert error.response["error"] == "invalid_arguments"
+    assert error.response["response_metadata"]["messages"] == ["[ERROR] unknown parameter 'bogus'"]
+
+
+def test_non_string_thread_ts_is_invalid_arguments(client: WebClient, fake: FakeSlack) -> None:
+    """A float thread_ts (a classic client bug) is rejected instead of silently accepted."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    assert error_of(client.chat_postMessage, channel=channel, text="x", thread_ts=1.5) == "invalid_arguments"
+
+
+def test_form_token_and_query_params_are_accepted(fake: FakeSlack) -> None:
+    """A form-encoded body with a token param plus query-string params works like Slack."""
+    body = f"token={fake.token}".encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, data = raw_post(fake.base_url + "users.info?user=U0BOB", body, headers)
+    assert (status, data["user"]["name"]) == (200, "bob")
+    assert fake.calls("users.info")[0].params == {"user": "U0BOB", "token": fake.token}
+
+
+def test_latency_delays_each_api_call() -> None:
+    """latency= makes every Web API call take at least that long."""
+    with FakeSlack(latency=0.05) as slow:
+        client = WebClient(token=slow.token, base_url=slow.base_url)
+        started = time.monotonic()
+        client.auth_test()
+        assert time.monotonic() - started >= 0.05
+
+
+def test_concurrent_posts_get_unique_ordered_timestamps(client: WebClient, fake: FakeSlack) -> None:
+    """State is thread-safe: parallel posts are all stored, with unique increasing ts."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda i: client.chat_postMessage(channel=channel, text=f"m{i}"), range(40)))
+    stamps = [m.ts for m in fake.channel(channel).messages]
+    assert len(set(stamps)) == 40 and stamps == sorted(stamps, key=float)
+    assert len(fake.calls("chat.postMessage")) == 40
+
+
+def test_missing_scope_names_needed_and_provided(fake: FakeSlack) -> None:
+    """Without pins:write, pins.add fails with missing_scope, needed and provided."""
+    with FakeSlack(scopes=DEFAULT_SCOPES - {"pins:write"}) as limited:
+        channel = limited.add_channel("ops", members=[limited.bot_user_id])
+        client = WebClient(token=limited.token, base_url=limited.base_url)
+        ts = client.chat_postMessage(channel=channel, text="hello")["ts"]
+        error = slack_error(client.pins_add, channel=channel, timestamp=ts)
+    assert error.response["error"] == "missing_scope"
+    assert error.response["needed"] == "pins:write"
+    assert "chat:write" in error.response["provided"].split(",")
+
+
+# --- conversations.* ---------------------------------------------------------------------
+
+
+def test_create_channel_returns_channel_and_bot_is_member(client: WebClient, fake: FakeSlack) -> None:
+    """conversations.create returns Slack's channel object; the bot is a member."""
+    created = client.conversations_create(name="inc-42-db-down", is_private=False)["channel"]
+    assert created["id"].startswith("C") and created["name"] == "inc-42-db-down"
+    assert created["is_member"] is True and created["is_private"] is False
+    assert set(created["topic"]) == {"value", "creator", "last_set"}
+    assert fake.bot_user_id in fake.channel(created["id"]).members
+    assert fake.channel_by_name("inc-42-db-down").id == created["id"]
+
+
+def test_create_private_channel(client: WebClient, fake: FakeSlack) -> None:
+    """is_private=True creates a private channel (form-encoded boolean)."""
+    created = client.conversations_create(name="inc-secret", is_private=True)["channel"]
+    assert created["is_private"] is True
+    assert fake.channel(created["id"]).is_private
+
+
+def test_create_channel_name_taken(client: WebClient) -> None:
+    """Creating a channel with an existing name gets name_taken."""
+    client.conversations_create(name="inc-1")
+    assert error_of(client.conversations_create, name="inc-1") == "name_taken"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Bad Name", "invalid_name_specials"),
+        ("café", "invalid_name_specials"),
+        ("UPPER", "invalid_name_specials"),
+        ("x" * 81, "invalid_name_maxlength"),
+        ("---", "invalid_name_punctuation"),
+        ("", "invalid_name_required"),
+    ],
+)
+def test_create_channel_rejects_invalid_names(client: WebClient, name: str, expected: str) -> None:
+    """Channel names follow Slack's rules: [a-z0-9_-], at most 80 chars, not only punctuation."""
+    assert error_of(client.conversations_create, name=name) == expected
+
+
+def test_invite_then_already_in_channel(client: WebClient, fake: FakeSlack) -> None:
+    """Inviting members works; re-inviting gets already_in_channel with an errors array."""
+    channel = client.conversations_create(name="inc-2")["channel"]["id"]
+    client.conversations_invite(channel=channel, users=["U0ALICE", "U0BOB"])
+    assert {"U0ALICE", "U0BOB"} <= fake.channel(channel).members
+    error = slack_error(client.conversations_invite, channel=channel, users="U0ALICE")
+    assert error.response["error"] == "already_in_channel"
+    assert error.response["errors"] == [{"user": "U0ALICE", "ok": False, "error": "already_in_channel"}]
+
+
+def test_invite_unknown_user_self_and_non_member_bot(client: WebClient, fake: FakeSlack) -> None:
+    """Unknown users, the bot itself and channels the bot is not in are rejected."""
+    channel = client.conversations_create(name="inc-3")["channel"]["id"]
+    assert error_of(client.conversations_invite, channel=channel, users="U0NOBODY") == "user_not_found"
+    assert (
+        error_of(client.conversations_invite, channel=channel, users=fake.bot_user_id) == "cant_invite_self"
+    )
+    other = fake.add_channel("general", members=["U0ALICE"])
+    assert error_of(client.conversations_invite, channel=other, users="U0BOB") == "not_in_channel"
+    assert error_of(client.conversations_invite, channel="C404", users="U0BOB") == "channel_not_found"
+
+
+def test_set_topic_and_too_long(client: WebClient, fake: FakeSlack) -> None:
+    """setTopic stores the topic; more than 250 characters gets too_long."""
+    channel = client.conversations_create(name="inc-4")["channel"]["id"]
+    response = client.conversations_setTopic(channel=channel, topic="SEV1: db down")
+    assert response["channel"]["topic"]["value"] == "SEV1: db down"
+    assert error_of(client.conversations_setTopic, channel=channel, topic="x" * 251) == "too_long"
+    assert fake.channel(channel).topic == "SEV1: db down"
+
+
+def test_conversations_info_and_join(client: WebClient, fake: FakeSlack) -> None:
+    """info returns the channel; join needs channels:join and refuses private channels."""
+    public = fake.add_channel("general", members=["U0ALICE"])
+    info = client.conversations_info(channel=public, include_num_members=True)["channel"]
+    assert (info["name"], info["is_member"], info["num_members"]) == ("general", False, 1)
+    assert error_of(client.conversations_info, channel="C404") == "channel_not_found"
+    assert error_of(client.conversations_join, channel=public) == "missing_scope"
+    with FakeSlack(scopes=DEFAULT_SCOPES | {"channels:join"}) as joiner:
+        public = joiner.add_channel("general")
+        private = joiner.add_channel("secret", is_private=True)
+        join_client = WebClient(token=joiner.token, base_url=joiner.base_url)
+        assert join_client.conversations_join(channel=public)["channel"]["is_member"] is True
+        error = slack_error(join_client.conversations_join, channel=private)
+        assert error.response["error"] == "method_not_supported_for_channel_type"
+
+
+# --- chat.* -----------------------------------------------------------------------------
+
+
+def test_post_message_shape_and_monotonic_ts(client: WebClient, fake: FakeSlack) -> None:
+    """postMessage returns channel, ts and message; timestamps strictly increase."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    first = client.chat_postMessage(channel=channel, text="one")
+    second = client.chat_postMessage(channel="#ops", text="two")
+    assert first["channel"] == second["channel"] == channel
+    assert first["message"]["user"] == fake.bot_user_id and first["message"]["text"] == "one"
+    assert float(second["ts"]) > float(first["ts"]) and len(first["ts"].split(".")[1]) == 6
+
+
+def test_post_to_unknown_channel_is_channel_not_found(client: WebClient) -> None:
+    """Posting to a channel that does not exist gets channel_not_found."""
+    assert error_of(client.chat_postMessage, channel="C0NOPE", text="hi") == "channel_not_found"
+
+
+def test_post_to_public_non_member_channel_needs_chat_write_public(fake: FakeSlack) -> None:
+    """Without chat:write.public, posting to a public channel the bot is not in is not_in_channel."""
+    with FakeSlack(scopes=DEFAULT_SCOPES - {"chat:write.public"}) as limited:
+        channel = limited.add_channel("general")
+        client = WebClient(token=limited.token, base_url=limited.base_url)
+        assert error_of(client.chat_postMessage, channel=channel, text="hi") == "not_in_channel"
+    channel = fake.add_channel("general")
+    WebClient(token=fake.token, base_url=fake.base_url).chat_postMessage(channel=channel, text="hi")
+    secret = fake.add_channel("secret", is_private=True, members=["U0ALICE"])
+    client = WebClient(token=fake.token, base_url=fake.base_url)
+    assert error_of(client.chat_postMessage, channel=secret, text="hi") == "channel_not_found"
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [section(f"line {i}") for i in range(51)],
+        [section("x" * 3001)],
+        [{"type": "fancy_widget", "text": "hi"}],
+        [section("a", block_id="same"), section("b", block_id="same")],
+        [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
+        [
+            {
+                "type": "actions",
+                "elements": [{"type": "button", "text": {"type": "plain_text", "text": "b" * 76}}],
+            }
+        ],
+        [{"type": "actions", "elements": [{"type": "sparkle_button"}]}],
+        [{"type": "section", "text": "plain string instead of a text object"}],
+        "not json",
+    ],
+    ids=[
+        "51-blocks",
+        "section-3001",
+        "unknown-type",
+        "dup-block-id",
+        "header-151",
+        "button-76",
+        "unknown-element",
+        "text-not-object",
+        "bad-json",
+    ],
+)
+def test_invalid_blocks_are_rejected(client: WebClient, fake: FakeSlack, blocks: Any) -> None:
+    """Block Kit payloads are validated; failures get invalid_blocks with an explanation."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    error = slack_error(client.chat_postMessage, channel=channel, text="fallback", blocks=blocks)
+    assert error.response["error"] == "invalid_blocks"
+    assert error.response["response_metadata"]["messages"][0].startswith("[ERROR] ")
+    assert fake.channel(channel).messages == []
+
+
+def test_valid_blocks_are_accepted_as_list_or_json_string(client: WebClient, fake: FakeSlack) -> None:
+    """Blocks may come as a JSON list (JSON body) or a JSON string (form body); calls keep the raw form."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Incident"}}, section("body")]
+    client.chat_postMessage(channel=channel, text="fallback", blocks=blocks)
+    client.api_call(
+        "chat.postMessage", params={"channel": channel, "text": "t", "blocks": json.dumps(blocks)}
+    )
+    raw = [call.params["blocks"] for call in fake.calls("chat.postMessage")]
+    assert isinstance(raw[0], list) and isinstance(raw[1], str)
+    assert [m.blocks for m in fake.channel(channel).messages] == [blocks, blocks]
+
+
+def test_message_text_too_long(client: WebClient, fake: FakeSlack) -> None:
+    """Text longer than 40,000 characters gets msg_too_long; no text at all gets no_text."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    assert error_of(client.chat_postMessage, channel=channel, text="x" * 40_001) == "msg_too_long"
+    error = slack_error(client.api_call, "chat.postMessage", json={"channel": channel})
+    assert error.response["error"] == "no_text"
+
+
+def test_thread_ts_must_be_an_existing_parent(client: WebClient, fake: FakeSlack) -> None:
+    """thread_ts that is not a top-level message in the channel gets thread_not_found."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    assert (
+        error_of(client.chat_postMessage, channel=channel, text="r", thread_ts="123.000001")
+        == "thread_not_found"
+    )
+
+
+def test_chat_update_changes_message_and_marks_edited(client: WebClient, fake: FakeSlack) -> None:
+    """chat.update replaces the text, marks the message edited; unknown/foreign messages fail."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id, "U0ALICE"])
+    ts = client.chat_postMessage(channel=channel, text="Status: investigating")["ts"]
+    response = client.chat_update(channel=channel, ts=ts, text="Status: resolved")
+    assert (response["ts"], response["text"]) == (ts, "Status: resolved")
+    message = fake.channel(channel).messages[0]
+    assert (message.text, message.edited) == ("Status: resolved", True)
+    assert error_of(client.chat_update, channel=channel, ts="1.000001", text="x") == "message_not_found"
+    human_ts = fake.post_as_user(channel, "U0ALICE", "I'm on it")
+    assert error_of(client.chat_update, channel=channel, ts=human_ts, text="x") == "cant_update_message"
+
+
+def test_post_ephemeral_is_recorded_but_not_stored(client: WebClient, fake: FakeSlack) -> None:
+    """postEphemeral needs the user in the channel and leaves no message in the channel."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id, "U0ALICE"])
+    assert client.chat_postEphemeral(channel=channel, user="U0ALICE", text="psst")["message_ts"]
+    assert (
+        error_of(client.chat_postEphemeral, channel=channel, user="U0BOB", text="x") == "user_not_in_channel"
+    )
+    assert fake.channel(channel).messages == []
+    assert [c.ok for c in fake.calls("chat.postEphemeral")] == [True, False]
+
+
+def test_pins_add_then_already_pinned(client: WebClient, fake: FakeSlack) -> None:
+    """pins.add pins a message once; pinning again gets already_pinned."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    ts = client.chat_postMessage(channel=channel, text="summary")["ts"]
+    assert client.pins_add(channel=channel, timestamp=ts)["ok"] is True
+    assert error_of(client.pins_add, channel=channel, timestamp=ts) == "already_pinned"
+    assert error_of(client.pins_add, channel=channel, timestamp="1.000009") == "message_not_found"
+    assert fake.channel(channel).pins == [ts]
+
+
+def test_users_info(client: WebClient) -> None:
+    """users.info returns added users and user_not_found otherwise."""
+    user = client.users_info(user="U0ALICE")["user"]
+    assert (user["id"], user["name"], user["is_bot"], user["profile"]["display_name"]) == (
+        "U0ALICE",
+        "alice",
+        False,
+        "alice",
+    )
+    assert error_of(client.users_info, user="U0NOPE") == "user_not_found"
+
+
+def test_transcript_nests_thread_replies_and_marks_pins(client: WebClient, fake: FakeSlack) -> None:
+    """transcript() lists top-level messages with their replies indented under them."""
+    channel = fake.add_channel("inc-7", members=[fake.bot_user_id])
+    client.conversations_setTopic(channel=channel, topic="SEV2")
+    parent = client.chat_postMessage(channel=channel, text="Incident declared")["ts"]
+    client.chat_postMessage(channel=channel, text="Timeline")
+    client.chat_postMessage(channel=channel, text="reply one", thread_ts=parent)
+    header = {"type": "header", "text": {"type": "plain_text", "text": "Status update"}}
+    blocks_only = {"channel": channel, "blocks": [header], "thread_ts": parent}
+    client.api_call("chat.postMessage", json=blocks_only)  # no text: transcript renders the blocks
+    client.pins_add(channel=channel, timestamp=parent)
+    lines = fake.transcript(channel).splitlines()
+    assert lines[0] == "#inc-7 (topic: SEV2)"
+    assert lines[1].endswith("📌 Incident declared") and lines[1].startswith("[")
+    assert "↳" in lines[2] and lines[2].endswith("reply one")
+    assert "↳" in lines[3] and lines[3].endswith("Status update")
+    assert lines[4].endswith("] Timeline")
+
+
+# --- failures, retries and rate limits ------------------------------------------------------
+
+
+def test_injected_429_raises_with_retry_after_without_retry_handler(
+    client: WebClient, fake: FakeSlack
+) -> None:
+    """fail_next(status=429) gives HTTP 429 + Retry-After; a client without retry handler raises."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    error = slack_error(client.chat_postMessage, channel=channel, text="hi")
+    assert error.response.status_code == 429
+    assert error.response.headers["Retry-After"] == "1"
+    assert error.response["error"] == "ratelimited"
+    assert client.chat_postMessage(channel=channel, text="hi")["ok"] is True
+
+
+def test_rate_limit_retry_handler_succeeds_after_waiting(fake: FakeSlack) -> None:
+    """With RateLimitErrorRetryHandler the call succeeds on the second attempt."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    client = WebClient(
+        token=fake.token, base_url=fake.base_url, retry_handlers=[RateLimitErrorRetryHandler()]
+    )
+    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    assert client.chat_postMessage(channel=channel, text="hi")["ok"] is True
+    assert [(c.status, c.ok) for c in fake.calls("chat.postMessage")] == [(429, False), (200, True)]
+
+
+def test_injected_503_is_retried_by_server_error_handler(fake: FakeSlack) -> None:
+    """A 503 from fail_next is retried by ServerErrorRetryHandler and then succeeds."""
+    handler = ServerErrorRetryHandler(interval_calculator=FixedValueRetryIntervalCalculator(0.01))
+    client = WebClient(token=fake.token, base_url=fake.base_url, retry_handlers=[handler])
+    fake.fail_next("auth.test", status=503)
+    assert client.auth_test()["ok"] is True
+    assert [c.status for c in fake.calls("auth.test")] == [503, 200]
+
+
+def test_fail_next_with_error_and_times(client: WebClient, fake: FakeSlack) -> None:
+    """fail_next(error=..., times=2) fails the next two calls with HTTP 200 and that error."""
+    fake.fail_next("conversations.create", error="fatal_error", times=2)
+    for _ in range(2):
+        error = slack_error(client.conversations_create, name="inc-9")
+        assert (error.response.status_code, error.response["error"]) == (200, "fatal_error")
+    assert client.conversations_create(name="inc-9")["ok"] is True
+
+
+def test_post_rate_limit_per_channel(fake: FakeSlack) -> None:
+    """post_rate_per_channel allows a burst of 5 posts per channel, then answers 429."""
+    with FakeSlack(post_rate_per_channel=0.01) as limited:
+        busy = limited.add_channel("busy", members=[limited.bot_user_id])
+        quiet = limited.add_channel("quiet", members=[limited.bot_user_id])
+        client = WebClient(token=limited.token, base_url=limited.base_url)
+        for i in range(5):
+            client.chat_postMessage(channel=busy, text=f"msg {i}")
+        error = slack_error(client.chat_postMessage, channel=busy, text="one too many")
+        assert (error.response.status_code, error.response.headers["Retry-After"]) == (429, "1")
+        assert client.chat_postMessage(channel=quiet, text="other channel is fine")["ok"] is True
+
+
+# --- response URLs -----------------------------------------------------------------------
+
+
+def test_response_url_posts_are_recorded(fake: FakeSlack) -> None:
+    """JSON POSTed to a response URL is recorded with its _url; the 6th use gets used_url."""
+    url = fake.response_url("ack")
+    headers = {"Content-Type": "application/json"}
+    body = json.dumps({"text": "Acknowledged", "replace_original": True}).encode()
+    assert raw_post(url, body, headers) == (200, {"ok": True})
+    assert fake.responses == [{"text": "Acknowledged", "replace_original": True, "_url": url}]
+    for _ in range(4):
+        raw_post(url, body, headers)
+    assert raw_post(url, body, headers) == (404, {"ok": False, "error": "used_url"})
+    assert raw_post(fake.root_url + "/response/999", body, headers)[0] == 404
+    empty = json.dumps({"replace_original": True}).encode()
+    assert raw_post(fake.response_url(), empty, headers) == (400, {"ok": False, "error": "no_text"})
