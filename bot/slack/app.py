@@ -43,14 +43,17 @@ def build_bolt_app(
                 command.get("text", ""), command["user_id"], command.get("channel_id")
             )
         except UserError as exc:
-            ack(text=f"{exc.message}\n{exc.usage}" if exc.usage else exc.message)
+            ack(text=f"{exc.message}\n{exc.usage}" if exc.usage else exc.message, response_type="ephemeral")
             return
         except Exception:
             error_id = uuid.uuid4().hex[:8]
             log.exception("error %s handling /incident %r", error_id, command.get("text", ""))
-            ack(text=f"Sorry, something went wrong on my side (error id `{error_id}`). It is logged.")
+            ack(
+                text=f"Sorry, something went wrong on my side (error id `{error_id}`). It is logged.",
+                response_type="ephemeral",
+            )
             return
-        ack(text=outcome.reply)
+        ack(text=outcome.reply, response_type="ephemeral")
         if outcome.incident is None:
             return
         if outcome.declared:

@@ -1,0 +1,82 @@
+"""An end-to-end harness: the real bot over HTTP, talking to the strict fake Slack on loopback."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.core.policy import DEFAULT_SEVERITIES, Policy, SeverityLevel
+from bot.server import Bot, ServerThread, build_bot
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.slack_requests import HttpReply, SlackRequestSender
+
+ALICE, BOB, CAROL, ONCALL = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0ONCALL1"
+SYNC_TIMEOUT = 30
+
+
+def team_policy(**overrides) -> Policy:
+    severities = tuple(
+        SeverityLevel(s.name, s.description, (ONCALL,) if s.name == "sev1" else ())
+        for s in DEFAULT_SEVERITIES
+    )
+    return Policy(severities=severities, announcement_channel="#incidents", **overrides)
+
+
+@dataclass
+class Harness:
+    slack: FakeSlack
+    bot: Bot
+    server: ServerThread
+    sender: SlackRequestSender
+    general: str
+    announcements: str
+
+    def command(self, text: str, user: str = ALICE, channel: str | None = None, **kw) -> HttpReply:
+        """Send `/incident text` as Slack would, from `channel` (default #general)."""
+        channel = channel or self.general
+        name = self.slack.channel(channel).name
+        return self.sender.slash_command(
+            text,
+            user_id=user,
+            channel_id=channel,
+            channel_name=name,
+            response_url=self.slack.response_url(),
+            **kw,
+        )
+
+    def settle(self) -> None:
+        assert self.bot.queue.wait_idle(SYNC_TIMEOUT), "Slack sync did not finish"
+
+    def incident_channel(self, number: int = 1) -> str:
+        channel = self.bot.service.state_of(number).channel_id
+        assert channel is not None
+        return channel
+
+    def types(self, number: int = 1) -> list[str]:
+        return [e.type for e in self.bot.store.load(number)]
+
+    def close(self) -> None:
+        self.server.stop()
+        self.bot.close()
+        self.slack.stop()
+
+
+def start_harness(database_url: str, scopes: set[str], policy: Policy | None = None) -> Harness:
+    slack = FakeSlack(scopes=scopes).start()
+    for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (ONCALL, "oncall")):
+        slack.add_user(user, name)
+    general = slack.add_channel("general", members=[ALICE, BOB, CAROL])
+    announcements = slack.add_channel("incidents", members=[ALICE, BOB])
+    secret = secrets.token_hex(16)
+    settings = Settings(
+        bot_token=slack.token,
+        signing_secret=secret,
+        database_url=database_url,
+        slack_api_url=slack.base_url,
+        policy=policy or team_policy(),
+    )
+    bot = build_bot(settings)
+    server = ServerThread(bot.wsgi).start()
+    sender = SlackRequestSender(f"{server.url}/slack/events", secret)
+    return Harness(slack, bot, server, sender, general, announcements)
