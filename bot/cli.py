@@ -33,14 +33,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(host: str, port: int, threads: int) -> int:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"incident-bot: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+    from slack_bolt.error import BoltError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.server import build_bot, make_http_server
 
-    bot = build_bot(settings)
+    try:
+        settings = load_settings()
+        bot = build_bot(settings)
+    except (ConfigError, BoltError) as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SQLAlchemyError as exc:
+        print(
+            f"incident-bot: cannot use the database: {type(exc).__name__}: {exc.orig or exc}", file=sys.stderr
+        )
+        return 1
     bot.start_heartbeat()
     server = make_http_server(bot.wsgi, host, port, threads)
     stop = threading.Event()

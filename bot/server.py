@@ -15,7 +15,7 @@ from waitress.server import create_server
 
 from bot.config import Settings
 from bot.render.renderer import Renderer
-from bot.render.views import Messages
+from bot.render.views import Messages, check_templates
 from bot.scheduler import HEARTBEAT_SECONDS, start_heartbeat
 from bot.service import Clock, IncidentService, utc_now
 from bot.slack.app import build_bolt_app
@@ -53,6 +53,7 @@ class Bot:
 def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool = True) -> Bot:
     renderer = Renderer(settings.template_dir)
     messages = Messages(renderer, settings.policy)
+    check_templates(messages, clock())
     store = EventStore(make_engine(settings.database_url))
     store.create_schema()
     service = IncidentService(store, settings.policy, messages, clock)

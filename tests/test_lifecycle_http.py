@@ -242,3 +242,15 @@ def test_every_web_api_method_called_is_declared_with_its_scope(h):
     called = {c.method for c in h.slack.calls()} - {"auth.test"}
     assert called == set(METHOD_SCOPES)
     assert all(c.error != "missing_scope" for c in h.slack.calls())
+
+
+def test_an_internal_error_still_answers_200_with_an_error_id(h, caplog):
+    """If the bot itself fails, Slack gets 200 and the person an error id that is in the log."""
+    from sqlalchemy import text
+
+    with h.bot.store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE events"))
+    reply = h.command("declare sev1 Whatever")
+    assert reply.status == 200
+    error_id = re.search(r"error id `([0-9a-f]{8})`", reply.text).group(1)
+    assert any(error_id in r.getMessage() for r in caplog.records)

@@ -98,3 +98,62 @@ class Messages:
         return self.renderer.text(
             "declared_reply.mrkdwn.j2", incident=incident_view(state), channel_name=channel_name
         )
+
+
+def sample_incident(now: datetime) -> tuple[IncidentState, list[Event]]:
+    """An incident that has been through every step, for checking templates at start-up."""
+    from bot.core import events as ev
+    from bot.core.state import replay
+
+    steps = [
+        (ev.INCIDENT_DECLARED, {"title": "Sample & <check>", "severity": "sev1", "commander": "U0SAMPLE"}),
+        (ev.CHANNEL_CREATED, {"channel_id": "C0SAMPLE", "name": "inc-0-sample"}),
+        (ev.INCIDENT_ACKNOWLEDGED, {}),
+        (ev.STATUS_UPDATED, {"status": "identified", "from": "investigating", "message": "m"}),
+        (ev.SEVERITY_CHANGED, {"from": "sev1", "to": "sev2", "reason": "r", "responders": []}),
+        (ev.ROLE_ASSIGNED, {"role": "comms", "user": "U0OTHER", "previous": None}),
+        (ev.NOTE_ADDED, {"text": "n"}),
+        (ev.INCIDENT_MITIGATED, {"note": "m"}),
+        (ev.INCIDENT_RESOLVED, {"summary": "s"}),
+        (ev.INCIDENT_REOPENED, {"reason": "r"}),
+        (ev.INCIDENT_RESOLVED, {"summary": "s"}),
+    ]
+    events = [Event(0, i, t, "U0SAMPLE", now, d) for i, (t, d) in enumerate(steps, 1)]
+    return replay(events), events
+
+
+def check_templates(messages: Messages, now: datetime) -> None:
+    """Render every template once with a sample incident, so a broken one fails at start-up.
+
+    Raises ConfigError naming the template; Block Kit output must also pass slack_sdk's models.
+    """
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    from bot.errors import ConfigError
+
+    state, events = sample_incident(now)
+    outputs = {
+        "summary.json.j2": messages.summary_blocks(state, now),
+        "announcement.json.j2": messages.announcement_blocks(state),
+    }
+    messages.summary_text(state)
+    messages.announcement_text(state)
+    messages.topic(state)
+    messages.status(state, now)
+    messages.help()
+    messages.channel_ready(state)
+    messages.declared_reply(state, "inc-0-sample")
+    heads = [HeadView("INC-0", state.title, state.severity, state.status, state.commander, None, now)]
+    messages.incident_list(heads, now)
+    for event in events:
+        messages.timeline_entry(event, state)
+    for name, blocks in outputs.items():
+        for block in blocks:
+            parsed = Block.parse(block)
+            if parsed is None or type(parsed) is Block:
+                raise ConfigError(f"template {name} produced an unknown block: {block.get('type')!r}")
+            try:
+                parsed.validate_json()
+            except SlackObjectFormationError as exc:
+                raise ConfigError(f"template {name} produced an invalid block: {exc}") from exc
