@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
 
-from bot.core.policy import DEFAULT_SEVERITIES, Policy, SeverityLevel
+from bot.core.policy import DEFAULT_SEVERITIES, Policy, Schedule, SeverityLevel
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
@@ -24,6 +26,9 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     policy: Policy = field(default_factory=Policy)
     template_dir: Path | None = None
+    # Slack allows about one message a second per channel; bursts of a few are tolerated.
+    posts_per_second: float = 1.0
+    heartbeat_seconds: float = 5.0
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -33,19 +38,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if missing:
         raise ConfigError(f"missing environment variable {' and '.join(missing)}")
     config_path = env.get("INCIDENT_BOT_CONFIG")
-    policy, template_dir = load_config_file(Path(config_path)) if config_path else (Policy(), None)
+    file_settings = load_config_file(Path(config_path)) if config_path else {}
     api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     return Settings(
         bot_token=env["SLACK_BOT_TOKEN"],
         signing_secret=env["SLACK_SIGNING_SECRET"],
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
-        policy=policy,
-        template_dir=template_dir,
+        **file_settings,
     )
 
 
-def load_config_file(path: Path) -> tuple[Policy, Path | None]:
+def load_config_file(path: Path) -> dict[str, object]:
+    """The Settings fields the YAML file sets: policy, template_dir, posts_per_second, heartbeat_seconds."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
@@ -54,17 +59,35 @@ def load_config_file(path: Path) -> tuple[Policy, Path | None]:
         raise ConfigError(f"INCIDENT_BOT_CONFIG {path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"INCIDENT_BOT_CONFIG {path} must be a mapping of settings")
-    template_dir = raw.get("templates")
-    return policy_from_mapping(raw, where=str(path)), (
-        (path.parent / template_dir).resolve() if template_dir else None
-    )
+    where = str(path)
+    out: dict[str, object] = {"policy": policy_from_mapping(raw, where=where)}
+    if raw.get("templates"):
+        out["template_dir"] = (path.parent / str(raw["templates"])).resolve()
+    for key in ADAPTER_KEYS:
+        if key in raw:
+            out[key] = _positive_number(raw[key], f"{where}: {key}")
+    return out
 
 
-KNOWN_KEYS = {"severities", "default_severity", "announcement_channel", "channel_prefix"}
+def _positive_number(value: object, where: str) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = 0.0
+    if number <= 0:
+        raise ConfigError(f"{where} must be a positive number, not {value!r}")
+    return number
+
+
+KNOWN_KEYS = {"severities", "default_severity", "announcement_channel", "channel_prefix", "updates"}
+ADAPTER_KEYS = {"posts_per_second", "heartbeat_seconds"}
+SCHEDULE_KEYS = {"every", "mitigated_every", "ack_timeout", "postmortem_after"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "minutes"}
 
 
 def policy_from_mapping(raw: Mapping[str, object], where: str = "config") -> Policy:
-    unknown = set(raw) - KNOWN_KEYS - {"templates"}
+    unknown = set(raw) - KNOWN_KEYS - ADAPTER_KEYS - {"templates"}
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     severities = _severities(raw.get("severities"), where) if "severities" in raw else DEFAULT_SEVERITIES
@@ -74,6 +97,8 @@ def policy_from_mapping(raw: Mapping[str, object], where: str = "config") -> Pol
             kwargs[key] = (
                 str(raw[key]).strip().lower() if key == "default_severity" else str(raw[key]).strip()
             )
+    if "updates" in raw:
+        kwargs["schedule"] = _schedule(raw["updates"], [s.name for s in severities], where)
     if "default_severity" not in kwargs and "sev3" not in [s.name for s in severities]:
         kwargs["default_severity"] = severities[-1].name
     try:
@@ -95,3 +120,38 @@ def _severities(raw: object, where: str) -> tuple[SeverityLevel, ...]:
             raise ConfigError(f"{where}: responders of {name} must be a list of Slack user ids")
         levels.append(SeverityLevel(str(name).lower(), str(spec.get("description", "")), tuple(responders)))
     return tuple(levels)
+
+
+def _schedule(raw: object, severities: list[str], where: str) -> Schedule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: `updates` must be a mapping ({', '.join(sorted(SCHEDULE_KEYS))})")
+    unknown = set(raw) - SCHEDULE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown updates setting(s) {', '.join(sorted(unknown))}")
+    defaults = Schedule()
+    every = dict(defaults.update_every)
+    if "every" in raw:
+        if not isinstance(raw["every"], dict):
+            raise ConfigError(f"{where}: updates.every must map severities to durations like 15m")
+        every = {}
+        for name, value in raw["every"].items():
+            if str(name).lower() not in severities:
+                raise ConfigError(f"{where}: updates.every names unknown severity {name}")
+            duration = parse_duration(value, f"{where}: updates.every.{name}")
+            if duration is not None:
+                every[str(name).lower()] = duration
+    options = {}
+    for key in ("mitigated_every", "ack_timeout", "postmortem_after"):
+        if key in raw:
+            options[key] = parse_duration(raw[key], f"{where}: updates.{key}")
+    return Schedule(update_every=every, **options)
+
+
+def parse_duration(value: object, where: str) -> timedelta | None:
+    """`90s`, `15m`, `2h`, `2d`, or a bare number of minutes; `off` or empty for none."""
+    if value is None or value is False or str(value).strip().lower() in ("off", "none", "never", ""):
+        return None
+    match = _DURATION.match(str(value))
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(f"{where}: {value!r} is not a duration like 30s, 15m, 2h or 2d (or off)")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})

@@ -12,17 +12,29 @@ from bot.sync_queue import SyncQueue
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 15
+HEARTBEAT_SECONDS = 5.0
+
+
+def heartbeat(service: IncidentService, queue: SyncQueue) -> None:
+    """If this process holds the scheduler lease: record due notices, and queue every incident
+    that owes Slack work (new notices, or steps that failed earlier)."""
+    if not service.hold_scheduler_lease():
+        return
+    service.run_schedule()
+    for number in service.incidents_owing_slack():
+        queue.request(number)
 
 
 def start_heartbeat(
     service: IncidentService, queue: SyncQueue, interval_seconds: float = HEARTBEAT_SECONDS
 ) -> BackgroundScheduler:
-    """Every interval (and once at start), queue a sync for each incident the log says owes Slack work."""
+    """Run the heartbeat now and every interval. The scheduler holds no state of its own."""
 
-    def heartbeat() -> None:
-        for number in service.incidents_owing_slack():
-            queue.request(number)
+    def beat() -> None:
+        try:
+            heartbeat(service, queue)
+        except Exception:
+            log.exception("heartbeat failed; the next one retries")
 
     scheduler = BackgroundScheduler(
         timezone=UTC,
@@ -30,7 +42,7 @@ def start_heartbeat(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
     scheduler.add_job(
-        heartbeat, "interval", seconds=interval_seconds, id="heartbeat", next_run_time=datetime.now(UTC)
+        beat, "interval", seconds=interval_seconds, id="heartbeat", next_run_time=datetime.now(UTC)
     )
     scheduler.start()
     return scheduler

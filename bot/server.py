@@ -16,10 +16,11 @@ from waitress.server import create_server
 from bot.config import Settings
 from bot.render.renderer import Renderer
 from bot.render.views import Messages, check_templates
-from bot.scheduler import HEARTBEAT_SECONDS, start_heartbeat
+from bot.scheduler import start_heartbeat
 from bot.service import Clock, IncidentService, utc_now
 from bot.slack.app import build_bolt_app
 from bot.slack.notifier import SlackNotifier, make_client
+from bot.slack.pacing import ChannelPacer
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
 from bot.sync_queue import SyncQueue
@@ -40,8 +41,10 @@ class Bot:
     wsgi: Callable
     scheduler: BackgroundScheduler | None = None
 
-    def start_heartbeat(self, interval_seconds: float = HEARTBEAT_SECONDS) -> None:
-        self.scheduler = start_heartbeat(self.service, self.queue, interval_seconds)
+    def start_heartbeat(self, interval_seconds: float | None = None) -> None:
+        self.service.refresh_schedule()  # the cadence config may have changed since the last run
+        interval = interval_seconds or self.settings.heartbeat_seconds
+        self.scheduler = start_heartbeat(self.service, self.queue, interval)
 
     def close(self) -> None:
         if self.scheduler is not None:
@@ -58,7 +61,7 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     store.create_schema()
     service = IncidentService(store, settings.policy, messages, clock)
     client = make_client(settings.bot_token, settings.slack_api_url)
-    notifier = SlackNotifier(client, messages, settings.policy)
+    notifier = SlackNotifier(client, messages, settings.policy, ChannelPacer(settings.posts_per_second))
     queue = SyncQueue(lambda number: service.sync_slack(number, notifier))
     app = build_bolt_app(
         client=client,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.commands import Command, parse_command
@@ -14,6 +17,7 @@ from bot.core.events import Event, NewEvent
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed, owed_slack_work
 from bot.core.policy import Policy
+from bot.core.schedule import decide_notices, next_due_at
 from bot.core.state import IncidentState, replay
 from bot.errors import ConcurrencyConflict, UserError
 from bot.render.views import HeadView, Messages
@@ -24,6 +28,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_CONFLICT_RETRIES = 10
 MAX_SLACK_STEPS = 200
+SYNC_LEASE = timedelta(minutes=2)
+SCHEDULER_LEASE = "scheduler"
+SCHEDULER_LEASE_TTL = timedelta(seconds=30)
 
 
 def utc_now() -> datetime:
@@ -46,11 +53,20 @@ class Outcome:
 
 
 class IncidentService:
-    def __init__(self, store: EventStore, policy: Policy, messages: Messages, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        policy: Policy,
+        messages: Messages,
+        clock: Clock = utc_now,
+        instance_id: str | None = None,
+    ) -> None:
         self.store = store
         self.policy = policy
         self.messages = messages
         self.clock = clock
+        # Names this process in leases, so two `serve` processes never do the same work.
+        self.instance_id = instance_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     # Commands -----------------------------------------------------------------------------
 
@@ -71,7 +87,8 @@ class IncidentService:
 
     def _declare(self, command: Command, actor: str, now: datetime, channel_id: str | None) -> Outcome:
         (declared,) = decide_declare(command, actor, now, self.policy, channel_id)
-        event = self.store.declare(declared)
+        first = Event(0, 1, declared.type, declared.actor, declared.at, declared.data)
+        event = self.store.declare(declared, next_due_at(replay([first]), self.policy))
         state = replay([event])
         name = channel_name_for(state.number, state.title, self.policy.channel_prefix)
         return Outcome(self.messages.declared_reply(state, name), state.number, declared=True)
@@ -128,27 +145,72 @@ class IncidentService:
             for i, e in enumerate(new, 1)
         ]
         after = replay([*events, *numbered])
-        return self.store.append(state.number, state.last_seq, new, after, owed=bool(owed_slack_work(after)))
+        owed = bool(owed_slack_work(after))
+        return self.store.append(
+            state.number, state.last_seq, new, after, owed, next_due_at(after, self.policy)
+        )
 
     # Slack side effects -------------------------------------------------------------------
 
     def sync_slack(self, number: int, slack: SlackSteps) -> IncidentState:
         """Do every Slack step the log says is owed, recording each as it succeeds.
 
-        Stops at the first failure and leaves the rest owed (the heartbeat tries again).
-        Callers must not sync one incident from two threads at once (see SyncQueue).
+        Stops at the first failure and leaves the rest owed (the heartbeat tries again). One
+        process at a time syncs an incident (a lease in the database); within a process the
+        SyncQueue keeps it to one thread.
         """
-        events = self._events_of(number)
-        for _ in range(MAX_SLACK_STEPS):
-            state = replay(events)
-            steps = owed_slack_work(state)
-            if not steps:
-                self.store.mark_slack_done(number, state.last_seq)
-                return state
-            now = self.clock()
-            event_type, data = slack.perform(steps[0], state, now)
-            events = self._record(number, NewEvent(event_type, "bot", now, data))
-        raise RuntimeError(f"INC-{number}: Slack steps did not converge")
+        lease = f"incident:{number}"
+        if not self.store.try_lease(lease, self.instance_id, self.clock(), SYNC_LEASE):
+            return self.state_of(number)  # another process is on it; the heartbeat re-checks later
+        try:
+            events = self._events_of(number)
+            for _ in range(MAX_SLACK_STEPS):
+                state = replay(events)
+                steps = owed_slack_work(state)
+                if not steps:
+                    self.store.mark_slack_done(number, state.last_seq)
+                    return state
+                now = self.clock()
+                if not self.store.try_lease(lease, self.instance_id, now, SYNC_LEASE):
+                    return state
+                event_type, data = slack.perform(steps[0], state, now)
+                events = self._record(number, NewEvent(event_type, "bot", now, data))
+            raise RuntimeError(f"INC-{number}: Slack steps did not converge")
+        finally:
+            self.store.release_lease(lease, self.instance_id)
+
+    # Scheduled notices ---------------------------------------------------------------------
+
+    def hold_scheduler_lease(self) -> bool:
+        """True while this process is the one that does scheduled work (renewed each heartbeat)."""
+        return self.store.try_lease(SCHEDULER_LEASE, self.instance_id, self.clock(), SCHEDULER_LEASE_TTL)
+
+    def run_schedule(self) -> list[int]:
+        """Record every notice due now; return the incidents that now owe Slack a post."""
+        now = self.clock()
+        touched = []
+        for number in self.store.due_for_schedule(now):
+            for _ in range(MAX_CONFLICT_RETRIES):
+                events = self._events_of(number)
+                state = replay(events)
+                notices = decide_notices(state, self.policy, now)
+                if not notices:
+                    # The cached due time was early (e.g. the cadence changed): refresh it.
+                    self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
+                    break
+                try:
+                    self._append(events, state, notices)
+                except ConcurrencyConflict:
+                    continue
+                touched.append(number)
+                break
+        return touched
+
+    def refresh_schedule(self) -> None:
+        """Recompute every incident's next due time, e.g. after the cadence config changed."""
+        for number in self.store.numbers():
+            state = self.state_of(number)
+            self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
 
     def _record(self, number: int, new: NewEvent) -> list[Event]:
         for _ in range(MAX_CONFLICT_RETRIES):

@@ -62,7 +62,9 @@ class Harness:
         self.slack.stop()
 
 
-def start_harness(database_url: str, scopes: set[str], policy: Policy | None = None) -> Harness:
+def start_harness(
+    database_url: str, scopes: set[str], policy: Policy | None = None, posts_per_second: float = 50.0
+) -> Harness:
     slack = FakeSlack(scopes=scopes).start()
     for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (ONCALL, "oncall")):
         slack.add_user(user, name)
@@ -75,6 +77,7 @@ def start_harness(database_url: str, scopes: set[str], policy: Policy | None = N
         database_url=database_url,
         slack_api_url=slack.base_url,
         policy=policy or team_policy(),
+        posts_per_second=posts_per_second,
     )
     bot = build_bot(settings)
     server = ServerThread(bot.wsgi).start()

@@ -35,6 +35,9 @@ LIFECYCLE_TYPES = frozenset(
     }
 )
 
+# What the heartbeat decided to say unprompted (a status update, a reminder); `key` names the slot.
+NOTICE_DUE = "NoticeDue"
+
 # What the bot already did in Slack for the incident.
 CHANNEL_CREATED = "SlackChannelCreated"
 MEMBER_INVITED = "SlackMemberInvited"
@@ -60,7 +63,7 @@ SLACK_TYPES = frozenset(
     }
 )
 
-ALL_TYPES = LIFECYCLE_TYPES | SLACK_TYPES
+ALL_TYPES = LIFECYCLE_TYPES | SLACK_TYPES | {NOTICE_DUE}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core import events as ev
+from bot.core.schedule import STATUS_UPDATE
 from bot.core.state import IncidentState
 
 # Events that appear as messages in the incident channel and under the announcement.
@@ -33,7 +34,9 @@ UPDATE_SUMMARY = "update_summary"
 ANNOUNCE = "announce"
 POST_IN_CHANNEL = "post_in_channel"
 POST_IN_THREAD = "post_in_thread"
+POST_NOTICE = "post_notice"
 STEP_KINDS = (
+    POST_NOTICE,
     CREATE_CHANNEL,
     INVITE,
     SET_TOPIC,
@@ -69,4 +72,12 @@ def owed_slack_work(state: IncidentState) -> list[Owed]:
             owed.append(Owed(POST_IN_CHANNEL, seq=event.seq))
         if state.announcement_ts is not None and event.seq not in state.posted_in_thread:
             owed.append(Owed(POST_IN_THREAD, seq=event.seq))
+    for notice in state.notices:
+        if notice.data.get("superseded"):
+            continue
+        if notice.seq not in state.posted_in_channel:
+            owed.append(Owed(POST_NOTICE, seq=notice.seq))
+        threaded = notice.data["kind"] == STATUS_UPDATE
+        if threaded and state.announcement_ts is not None and notice.seq not in state.posted_in_thread:
+            owed.append(Owed(POST_IN_THREAD, seq=notice.seq))
     return owed

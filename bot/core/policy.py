@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 STATUSES = ("investigating", "identified", "monitoring", "mitigated", "resolved")
 UPDATE_STATUSES = ("investigating", "identified", "monitoring")
@@ -24,13 +26,30 @@ DEFAULT_SEVERITIES = (
 )
 
 
+DEFAULT_UPDATE_EVERY = {
+    "sev1": timedelta(minutes=15),
+    "sev2": timedelta(minutes=30),
+    "sev3": timedelta(minutes=60),
+}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the bot speaks without being asked. A severity missing from `update_every` gets no updates."""
+
+    update_every: Mapping[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_UPDATE_EVERY))
+    mitigated_every: timedelta | None = timedelta(minutes=60)
+    ack_timeout: timedelta | None = timedelta(minutes=10)
+    postmortem_after: timedelta | None = timedelta(days=2)
+
+
 @dataclass(frozen=True)
 class Policy:
     severities: tuple[SeverityLevel, ...] = DEFAULT_SEVERITIES
     default_severity: str = "sev3"
     channel_prefix: str = "inc"
     announcement_channel: str = "#incidents"
-    extra: dict[str, object] = field(default_factory=dict)
+    schedule: Schedule = field(default_factory=Schedule)
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.severities]

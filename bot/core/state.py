@@ -32,6 +32,11 @@ class IncidentState:
     last_lifecycle_seq: int = 0
     topic_seq: int = 0
     timeline: list[Event] = field(default_factory=list)
+    # When the update cadence last restarted, and when people last said how things stand.
+    cadence_anchor_at: datetime | None = None
+    last_human_update_at: datetime | None = None
+    notices: list[Event] = field(default_factory=list)
+    notice_keys: set[str] = field(default_factory=set)
     # What the bot already did in Slack.
     channel_id: str | None = None
     channel_name: str | None = None
@@ -57,6 +62,13 @@ class IncidentState:
     @property
     def commander(self) -> str | None:
         return self.roles.get("commander")
+
+    def event(self, seq: int) -> Event:
+        """A posted event (a lifecycle step or a notice) by its sequence number."""
+        for event in (*self.timeline, *self.notices):
+            if event.seq == seq:
+                return event
+        raise KeyError(seq)
 
     def wanted_members(self) -> set[str]:
         """Everyone who should be in the incident channel."""
@@ -86,6 +98,7 @@ def replay(events: Iterable[Event]) -> IncidentState:
     )
     _note(state, first)
     state.topic_seq = first.seq
+    state.cadence_anchor_at = state.last_human_update_at = first.at
     for event in it:
         apply(state, event)
     return state
@@ -98,10 +111,20 @@ def _note(state: IncidentState, event: Event) -> None:
         state.timeline.append(event)
 
 
+def _restart_cadence(state: IncidentState, at: datetime, *, human: bool) -> None:
+    state.cadence_anchor_at = max(state.cadence_anchor_at or at, at)
+    if human:
+        state.last_human_update_at = max(state.last_human_update_at or at, at)
+
+
 def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branch per event type
     d = event.data
     t = event.type
     _note(state, event)
+    if t in (ev.STATUS_UPDATED, ev.INCIDENT_MITIGATED, ev.INCIDENT_REOPENED):
+        _restart_cadence(state, event.at, human=True)
+    elif t == ev.SEVERITY_CHANGED:
+        _restart_cadence(state, event.at, human=False)
     if t == ev.INCIDENT_ACKNOWLEDGED:
         state.acknowledged_by = event.actor
         state.acknowledged_at = event.at
@@ -135,6 +158,11 @@ def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branc
         state.resolved_at = None
         state.resolution = None
         state.topic_seq = event.seq
+    elif t == ev.NOTICE_DUE:
+        state.notices.append(event)
+        state.notice_keys.add(d["key"])
+        if d["kind"] == "status_update":
+            _restart_cadence(state, event.at, human=False)
     elif t == ev.CHANNEL_CREATED:
         state.channel_id = d["channel_id"]
         state.channel_name = d["name"]

@@ -9,6 +9,7 @@ from typing import Any
 from bot.core.commands import USAGE
 from bot.core.events import Event
 from bot.core.policy import Policy
+from bot.core.schedule import NOTICE_KINDS
 from bot.core.state import IncidentState
 from bot.render.renderer import Renderer
 
@@ -41,7 +42,13 @@ def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str
 
 
 def event_view(event: Event) -> dict[str, Any]:
-    return {"type": event.type, "actor": event.actor, "at": event.at, "seq": event.seq, "data": event.data}
+    data = {k: _as_time(v) if k.endswith("_at") else v for k, v in event.data.items()}
+    return {"type": event.type, "actor": event.actor, "at": event.at, "seq": event.seq, "data": data}
+
+
+def _as_time(value: Any) -> Any:
+    """Times in event payloads are ISO strings (JSON); templates format datetimes."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,9 @@ class Messages:
         return self.renderer.text(
             "timeline_entry.mrkdwn.j2", event=event_view(event), incident=incident_view(state)
         )
+
+    def notice(self, event: Event, state: IncidentState) -> str:
+        return self.renderer.text("notice.mrkdwn.j2", notice=event_view(event), incident=incident_view(state))
 
     def topic(self, state: IncidentState) -> str:
         return self.renderer.text("topic.txt.j2", incident=incident_view(state))
@@ -116,10 +126,26 @@ def sample_incident(now: datetime) -> tuple[IncidentState, list[Event]]:
         (ev.INCIDENT_MITIGATED, {"note": "m"}),
         (ev.INCIDENT_RESOLVED, {"summary": "s"}),
         (ev.INCIDENT_REOPENED, {"reason": "r"}),
+        *[(ev.NOTICE_DUE, _sample_notice(kind, now)) for kind in NOTICE_KINDS],
         (ev.INCIDENT_RESOLVED, {"summary": "s"}),
     ]
     events = [Event(0, i, t, "U0SAMPLE", now, d) for i, (t, d) in enumerate(steps, 1)]
     return replay(events), events
+
+
+def _sample_notice(kind: str, now: datetime) -> dict[str, Any]:
+    at = now.isoformat()
+    return {
+        "kind": kind,
+        "key": f"{kind}@{at}",
+        "due_at": at,
+        "status": "identified",
+        "severity": "sev1",
+        "last_update_at": at,
+        "last_update_text": "t",
+        "next_update_at": at,
+        "mention": ["U0SAMPLE"],
+    }
 
 
 def check_templates(messages: Messages, now: datetime) -> None:
@@ -130,6 +156,7 @@ def check_templates(messages: Messages, now: datetime) -> None:
     from slack_sdk.errors import SlackObjectFormationError
     from slack_sdk.models.blocks import Block
 
+    from bot.core import events as ev
     from bot.errors import ConfigError
 
     state, events = sample_incident(now)
@@ -147,7 +174,10 @@ def check_templates(messages: Messages, now: datetime) -> None:
     heads = [HeadView("INC-0", state.title, state.severity, state.status, state.commander, None, now)]
     messages.incident_list(heads, now)
     for event in events:
-        messages.timeline_entry(event, state)
+        if event.type == ev.NOTICE_DUE:
+            messages.notice(event, state)
+        else:
+            messages.timeline_entry(event, state)
     for name, blocks in outputs.items():
         for block in blocks:
             parsed = Block.parse(block)

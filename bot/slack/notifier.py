@@ -18,9 +18,11 @@ from bot.core import events as ev
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed
 from bot.core.policy import Policy
+from bot.core.schedule import UNACKED
 from bot.core.state import IncidentState
 from bot.render.renderer import clip
 from bot.render.views import Messages
+from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +60,16 @@ def make_client(token: str, base_url: str, *, max_retries: int = 3) -> WebClient
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, messages: Messages, policy: Policy) -> None:
+    def __init__(self, client: WebClient, messages: Messages, policy: Policy, pacer: ChannelPacer) -> None:
         self.client = client
         self.messages = messages
         self.policy = policy
+        self.pacer = pacer
+
+    def _post(self, channel: str, **kwargs: Any):
+        """chat.postMessage, paced per channel so the bot stays under Slack's limit."""
+        self.pacer.wait(channel)
+        return self.client.chat_postMessage(channel=channel, **kwargs)
 
     def perform(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
         handler = getattr(self, f"_{step.kind}")
@@ -99,8 +107,8 @@ class SlackNotifier:
         return ev.TOPIC_SET, {"for_seq": step.seq, "topic": topic}
 
     def _post_summary(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        response = self.client.chat_postMessage(
-            channel=state.channel_id,
+        response = self._post(
+            state.channel_id,
             text=self.messages.summary_text(state),
             blocks=self.messages.summary_blocks(state, now),
         )
@@ -128,8 +136,8 @@ class SlackNotifier:
         return ev.SUMMARY_UPDATED, {"for_seq": step.seq}
 
     def _announce(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        response = self.client.chat_postMessage(
-            channel=self.policy.announcement_channel,
+        response = self._post(
+            self.policy.announcement_channel,
             text=self.messages.announcement_text(state),
             blocks=self.messages.announcement_blocks(state),
             unfurl_links=False,
@@ -137,15 +145,24 @@ class SlackNotifier:
         return ev.ANNOUNCEMENT_POSTED, {"channel_id": response["channel"], "ts": response["ts"]}
 
     def _post_in_channel(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        response = self.client.chat_postMessage(channel=state.channel_id, text=self._entry(step, state))
+        response = self._post(state.channel_id, text=self._entry(step, state))
         return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
 
     def _post_in_thread(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        response = self.client.chat_postMessage(
-            channel=state.announcement_channel, thread_ts=state.announcement_ts, text=self._entry(step, state)
+        response = self._post(
+            state.announcement_channel, thread_ts=state.announcement_ts, text=self._entry(step, state)
         )
         return ev.THREAD_REPLY_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
 
+    def _post_notice(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+        notice = state.event(step.seq)
+        to_announcements = notice.data["kind"] == UNACKED
+        channel = self.policy.announcement_channel if to_announcements else state.channel_id
+        response = self._post(channel, text=self.messages.notice(notice, state))
+        return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
+
     def _entry(self, step: Owed, state: IncidentState) -> str:
-        event = next(e for e in state.timeline if e.seq == step.seq)
+        event = state.event(step.seq)
+        if event.type == ev.NOTICE_DUE:
+            return self.messages.notice(event, state)
         return self.messages.timeline_entry(event, state)

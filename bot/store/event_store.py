@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint, func, text
@@ -45,9 +45,23 @@ class IncidentRow(SQLModel, table=True):
     declared_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_seq: int
     slack_owed: bool = Field(default=True, index=True)
+    # When the heartbeat should next look at this incident (a status update or reminder falls due).
+    next_due_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
+    )
 
 
-def head_of(state: IncidentState, slack_owed: bool) -> dict[str, Any]:
+class LeaseRow(SQLModel, table=True):
+    """A named lease: who may do some work (the scheduler, one incident's Slack sync) until when."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def head_of(state: IncidentState, slack_owed: bool, next_due_at: datetime | None = None) -> dict[str, Any]:
     return {
         "title": state.title,
         "severity": state.severity,
@@ -57,6 +71,7 @@ def head_of(state: IncidentState, slack_owed: bool) -> dict[str, Any]:
         "declared_at": state.declared_at,
         "last_seq": state.last_seq,
         "slack_owed": slack_owed,
+        "next_due_at": next_due_at,
     }
 
 
@@ -77,7 +92,7 @@ class EventStore:
             rows = session.exec(select(EventRow).where(EventRow.incident == incident).order_by(EventRow.seq))
             return [row.to_event() for row in rows]
 
-    def declare(self, new: NewEvent) -> Event:
+    def declare(self, new: NewEvent, next_due_at: datetime | None = None) -> Event:
         """Store a declaration under the next free incident number."""
         for _ in range(20):
             try:
@@ -86,7 +101,7 @@ class EventStore:
                     number = (latest or 0) + 1
                     event = Event(number, 1, new.type, new.actor, new.at, dict(new.data))
                     session.add(_row(event))
-                    session.add(IncidentRow(number=number, **head_of(replay([event]), True)))
+                    session.add(IncidentRow(number=number, **head_of(replay([event]), True, next_due_at)))
                     session.commit()
                     return event
             except IntegrityError:
@@ -100,6 +115,7 @@ class EventStore:
         new: Sequence[NewEvent],
         state_after: IncidentState,
         owed: bool,
+        next_due_at: datetime | None = None,
     ) -> list[Event]:
         """Append after `expected_seq`; raise ConcurrencyConflict if another writer got there first."""
         events = [
@@ -114,7 +130,7 @@ class EventStore:
                 row = session.get(IncidentRow, incident)
                 if row is None or row.last_seq != expected_seq:
                     raise ConcurrencyConflict(f"INC-{incident} moved on from event {expected_seq}")
-                for key, value in head_of(state_after, owed).items():
+                for key, value in head_of(state_after, owed, next_due_at).items():
                     setattr(row, key, value)
                 session.add(row)
                 session.commit()
@@ -148,6 +164,53 @@ class EventStore:
         with Session(self.engine) as session:
             query = select(IncidentRow.number).where(IncidentRow.slack_owed).order_by(IncidentRow.number)
             return list(session.exec(query))
+
+    def due_for_schedule(self, now: datetime, limit: int = 5000) -> list[int]:
+        with Session(self.engine) as session:
+            query = (
+                select(IncidentRow.number)
+                .where(IncidentRow.next_due_at <= now)
+                .order_by(IncidentRow.next_due_at)
+                .limit(limit)
+            )
+            return list(session.exec(query))
+
+    def set_next_due(self, incident: int, at_seq: int, next_due_at: datetime | None) -> None:
+        """Refresh the cached due time (after a config change), unless the incident moved on."""
+        with Session(self._writer) as session:
+            row = session.get(IncidentRow, incident)
+            if row is not None and row.last_seq == at_seq:
+                row.next_due_at = next_due_at
+                session.add(row)
+                session.commit()
+
+    def numbers(self) -> list[int]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(IncidentRow.number).order_by(IncidentRow.number)))
+
+    def try_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease `name` for `holder` until now + ttl; False if someone else holds it."""
+        try:
+            with Session(self._writer) as session:
+                row = session.get(LeaseRow, name)
+                if row is None:
+                    session.add(LeaseRow(name=name, holder=holder, expires_at=now + ttl))
+                elif row.holder == holder or row.expires_at <= now:
+                    row.holder, row.expires_at = holder, now + ttl
+                    session.add(row)
+                else:
+                    return False
+                session.commit()
+                return True
+        except IntegrityError:
+            return False  # another holder inserted it first
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with Session(self._writer) as session:
+            row = session.get(LeaseRow, name)
+            if row is not None and row.holder == holder:
+                session.delete(row)
+                session.commit()
 
     def count_events(self) -> int:
         with Session(self.engine) as session:

@@ -1,0 +1,110 @@
+"""Due-work rules: from an incident's state and `now`, which scheduled notices are due.
+
+Pure functions. The heartbeat records each due notice as a `NoticeDue` event whose key names
+the slot it fills, so a notice already recorded is never due again, whoever asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.events import NOTICE_DUE, NewEvent
+from bot.core.policy import Policy
+from bot.core.state import IncidentState
+
+STATUS_UPDATE = "status_update"
+UPDATE_REMINDER = "update_reminder"
+UPDATE_ESCALATION = "update_escalation"
+UNACKED = "unacked_reannounce"
+POSTMORTEM_REMINDER = "postmortem_reminder"
+NOTICE_KINDS = (STATUS_UPDATE, UPDATE_REMINDER, UPDATE_ESCALATION, UNACKED, POSTMORTEM_REMINDER)
+
+
+@dataclass(frozen=True)
+class Due:
+    kind: str
+    key: str
+    due_at: datetime
+
+
+def cadence_for(state: IncidentState, policy: Policy) -> timedelta | None:
+    """How often an update is owed right now: by severity, or the mitigated cadence; none once resolved."""
+    if state.is_resolved:
+        return None
+    if state.status == "mitigated" and policy.schedule.mitigated_every is not None:
+        return policy.schedule.mitigated_every
+    return policy.schedule.update_every.get(state.severity)
+
+
+def next_status_update_at(state: IncidentState, policy: Policy) -> datetime | None:
+    """A cadence runs from the latest of: declaration, severity change, mitigation, reopening,
+    any update (human or scheduled). After downtime that is one update, not one per missed slot."""
+    cadence = cadence_for(state, policy)
+    if cadence is None:
+        return None
+    return state.cadence_anchor_at + cadence
+
+
+def due_work(state: IncidentState, policy: Policy, now: datetime) -> list[Due]:
+    """Every notice due at `now` that the log does not already hold."""
+    due = [d for d in _candidates(state, policy) if d.due_at <= now and d.key not in state.notice_keys]
+    return sorted(due, key=lambda d: (d.due_at, d.kind))
+
+
+def next_due_at(state: IncidentState, policy: Policy) -> datetime | None:
+    """The earliest time anything could become due, for the heartbeat's index; None if nothing will."""
+    times = [d.due_at for d in _candidates(state, policy) if d.key not in state.notice_keys]
+    return min(times) if times else None
+
+
+def _candidates(state: IncidentState, policy: Policy) -> list[Due]:
+    out: list[Due] = []
+    cadence = cadence_for(state, policy)
+    if cadence is not None:
+        at = state.cadence_anchor_at + cadence
+        out.append(Due(STATUS_UPDATE, f"{STATUS_UPDATE}@{at.isoformat()}", at))
+        since = state.last_human_update_at
+        remind_at = since + cadence
+        out.append(Due(UPDATE_REMINDER, f"{UPDATE_REMINDER}@{since.isoformat()}", remind_at))
+        escalate_at = remind_at + cadence
+        out.append(Due(UPDATE_ESCALATION, f"{UPDATE_ESCALATION}@{since.isoformat()}", escalate_at))
+    schedule = policy.schedule
+    if not state.is_resolved and state.acknowledged_at is None and schedule.ack_timeout is not None:
+        at = state.declared_at + schedule.ack_timeout
+        out.append(Due(UNACKED, f"{UNACKED}@{state.declared_at.isoformat()}", at))
+    if state.is_resolved and state.resolved_at is not None and schedule.postmortem_after is not None:
+        at = state.resolved_at + schedule.postmortem_after
+        out.append(Due(POSTMORTEM_REMINDER, f"{POSTMORTEM_REMINDER}@{state.resolved_at.isoformat()}", at))
+    return out
+
+
+def decide_notices(state: IncidentState, policy: Policy, now: datetime) -> list[NewEvent]:
+    """The NoticeDue events to record now. After downtime a reminder already overtaken by its
+    escalation is recorded as superseded (so it is never due again) but not posted."""
+    due = due_work(state, policy, now)
+    kinds = {d.kind for d in due}
+    events = []
+    for item in due:
+        data: dict[str, object] = {"kind": item.kind, "key": item.key, "due_at": item.due_at.isoformat()}
+        if item.kind == UPDATE_REMINDER and UPDATE_ESCALATION in kinds:
+            data["superseded"] = True
+        data.update(_details(item, state, policy, now))
+        events.append(NewEvent(NOTICE_DUE, "bot", now, data))
+    return events
+
+
+def _details(item: Due, state: IncidentState, policy: Policy, now: datetime) -> dict[str, object]:
+    last = state.last_human_update_at
+    details: dict[str, object] = {
+        "status": state.status,
+        "severity": state.severity,
+        "last_update_at": last.isoformat() if last else None,
+        "last_update_text": state.last_update_text,
+    }
+    if item.kind == STATUS_UPDATE:
+        cadence = cadence_for(state, policy)
+        details["next_update_at"] = (now + cadence).isoformat() if cadence else None
+    if item.kind == UNACKED:
+        details["mention"] = sorted(state.responders | {state.declared_by})
+    return details
