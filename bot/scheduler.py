@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -15,10 +15,17 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 
 
-def heartbeat(service: IncidentService, queue: SyncQueue) -> None:
+def lease_ttl(interval_seconds: float) -> timedelta:
+    """The leader renews every heartbeat; after six missed beats (30 s by default) another takes over."""
+    return timedelta(seconds=max(6 * interval_seconds, 2.0))
+
+
+def heartbeat(
+    service: IncidentService, queue: SyncQueue, interval_seconds: float = HEARTBEAT_SECONDS
+) -> None:
     """If this process holds the scheduler lease: record due notices, and queue every incident
     that owes Slack work (new notices, or steps that failed earlier)."""
-    if not service.hold_scheduler_lease():
+    if not service.hold_scheduler_lease(lease_ttl(interval_seconds)):
         return
     service.run_schedule()
     for number in service.incidents_owing_slack():
@@ -32,7 +39,7 @@ def start_heartbeat(
 
     def beat() -> None:
         try:
-            heartbeat(service, queue)
+            heartbeat(service, queue, interval_seconds)
         except Exception:
             log.exception("heartbeat failed; the next one retries")
 

@@ -46,9 +46,12 @@ class Bot:
         interval = interval_seconds or self.settings.heartbeat_seconds
         self.scheduler = start_heartbeat(self.service, self.queue, interval)
 
+    def stop_heartbeat(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
     def close(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
+        self.stop_heartbeat()
         self.queue.shutdown()
         self.store.engine.dispose()
 

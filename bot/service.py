@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_CONFLICT_RETRIES = 10
 MAX_SLACK_STEPS = 200
-SYNC_LEASE = timedelta(minutes=2)
+# Renewed before every Slack step; a process that dies holding it blocks that incident this long.
+SYNC_LEASE = timedelta(seconds=30)
 SCHEDULER_LEASE = "scheduler"
-SCHEDULER_LEASE_TTL = timedelta(seconds=30)
 
 
 def utc_now() -> datetime:
@@ -181,9 +181,9 @@ class IncidentService:
 
     # Scheduled notices ---------------------------------------------------------------------
 
-    def hold_scheduler_lease(self) -> bool:
+    def hold_scheduler_lease(self, ttl: timedelta) -> bool:
         """True while this process is the one that does scheduled work (renewed each heartbeat)."""
-        return self.store.try_lease(SCHEDULER_LEASE, self.instance_id, self.clock(), SCHEDULER_LEASE_TTL)
+        return self.store.try_lease(SCHEDULER_LEASE, self.instance_id, self.clock(), ttl)
 
     def run_schedule(self) -> list[int]:
         """Record every notice due now; return the incidents that now owe Slack a post."""
