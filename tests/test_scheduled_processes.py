@@ -1,0 +1,200 @@
+"""Scheduled updates across real `incident-bot serve` processes: SIGKILL and restart, and two
+processes on one database. Each status update must reach Slack exactly once, none may be skipped."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.core import events as ev
+from bot.store.db import make_engine
+from bot.store.event_store import EventStore
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.slack_requests import SlackRequestSender
+from tests.harness import ALICE, BOB
+
+ROOT = Path(__file__).resolve().parents[1]
+CADENCE = 2.0
+HEARTBEAT = 0.25
+CONFIG = f"""
+announcement_channel: "#incidents"
+heartbeat_seconds: {HEARTBEAT}
+posts_per_second: 20
+updates:
+  every: {{sev1: {CADENCE}s}}
+  mitigated_every: off
+  ack_timeout: off
+  postmortem_after: off
+"""
+
+
+class Serve:
+    """One `incident-bot serve` process on a free loopback port."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
+            env=env,
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.started_at = time.time()
+        self.port = self._read_port()
+
+    def _read_port(self) -> int:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.process.stderr.readline()
+            if not line and self.process.poll() is not None:
+                raise AssertionError("serve exited early")
+            match = re.search(r"serving Slack on http://127\.0\.0\.1:(\d+)/", line)
+            if match:
+                # Keep draining stderr so the process never blocks on a full pipe.
+                threading.Thread(target=self.process.stderr.read, daemon=True).start()
+                return int(match.group(1))
+        raise AssertionError("serve did not report its port")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def world(database_url, tmp_path):
+    slack = FakeSlack(scopes={"commands", "chat:write", "chat:write.public", "channels:manage", "pins:write"})
+    slack.start()
+    for user, name in ((ALICE, "alice"), (BOB, "bob")):
+        slack.add_user(user, name)
+    general = slack.add_channel("general", members=[ALICE, BOB])
+    slack.add_channel("incidents", members=[ALICE, BOB])
+    config = tmp_path / "bot.yml"
+    config.write_text(CONFIG)
+    secret = secrets.token_hex(8)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_BOT_", "DATABASE_URL"))
+    }
+    env.update(
+        SLACK_BOT_TOKEN=slack.token,
+        SLACK_SIGNING_SECRET=secret,
+        SLACK_API_URL=slack.base_url,
+        DATABASE_URL=database_url,
+        INCIDENT_BOT_CONFIG=str(config),
+    )
+    processes: list[Serve] = []
+
+    def serve() -> Serve:
+        process = Serve(env)
+        processes.append(process)
+        return process
+
+    store = EventStore(make_engine(database_url))
+    yield slack, general, secret, serve, store
+    for process in processes:
+        process.stop()
+    store.engine.dispose()
+    slack.stop()
+
+
+def declare(slack, general, secret, process) -> str:
+    sender = SlackRequestSender(f"http://127.0.0.1:{process.port}/slack/events", secret)
+    reply = sender.slash_command(
+        "declare sev1 Payments failing", user_id=ALICE, channel_id=general, response_url=slack.response_url()
+    )
+    assert reply.status == 200 and "INC-1" in reply.text
+    assert wait_for(lambda: slack.channel_by_name("inc-1-payments-failing") is not None)
+    return slack.channel_by_name("inc-1-payments-failing").id
+
+
+def wait_for(predicate, timeout=30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def update_times(slack, channel) -> list[float]:
+    messages = slack.channel(channel).messages
+    return [float(m.ts) for m in messages if m.text.startswith(":rotating_light: *Incident INC-1")]
+
+
+def quiet(store, slack, channel, at_least) -> bool:
+    """At least N updates are out and the log owes Slack nothing: a moment with no post in flight."""
+    return len(update_times(slack, channel)) >= at_least and store.with_slack_owed() == []
+
+
+def assert_exactly_once(store, slack, channel) -> None:
+    notices = [e for e in store.load(1) if e.type == ev.NOTICE_DUE and e.data["kind"] == "status_update"]
+    keys = [n.data["key"] for n in notices]
+    assert len(keys) == len(set(keys)), "a status update slot was decided twice"
+    assert len(update_times(slack, channel)) == len(notices), "Slack and the log disagree on updates sent"
+
+
+def gaps(times):
+    return [round(b - a, 2) for a, b in zip(times, times[1:], strict=False)]
+
+
+def test_sigkill_and_restart_resumes_with_no_missing_and_no_duplicate_update(world):
+    """Kill -9 mid-incident, stay down over two cadences, restart: one catch-up update, then the cadence."""
+    slack, general, secret, serve, store = world
+    first = serve()
+    channel = declare(slack, general, secret, first)
+    assert wait_for(lambda: quiet(store, slack, channel, 2))
+    first.kill()
+    killed_at = time.time()
+    time.sleep(2.5 * CADENCE)
+    before = update_times(slack, channel)
+    second = serve()
+    assert wait_for(lambda: len(update_times(slack, channel)) >= len(before) + 2)
+    second.stop()
+    times = update_times(slack, channel)
+    after = [t for t in times if t > killed_at]
+    assert after[0] - second.started_at < 8.0, "no prompt catch-up after restart"
+    assert after[1] - after[0] >= CADENCE * 0.9, "a burst of catch-up updates instead of one"
+    running = gaps(before) + gaps(after)
+    assert all(CADENCE * 0.9 <= g <= CADENCE + 2.0 for g in running), running
+    assert_exactly_once(store, slack, channel)
+
+
+def test_two_processes_post_each_update_once_and_the_survivor_takes_over(world):
+    """Two serve processes on one database: one leader posts; kill it and the other carries on."""
+    slack, general, secret, serve, store = world
+    one, two = serve(), serve()
+    channel = declare(slack, general, secret, one)
+    assert wait_for(lambda: quiet(store, slack, channel, 3))
+    with store.engine.connect() as conn:
+        holder = conn.execute(text("SELECT holder FROM leases WHERE name = 'scheduler'")).scalar_one()
+    leader, survivor = (one, two) if f":{one.pid}:" in holder else (two, one)
+    assert f":{leader.pid}:" in holder
+    leader.kill()
+    count = len(update_times(slack, channel))
+    assert wait_for(lambda: len(update_times(slack, channel)) >= count + 2, timeout=60)
+    survivor.stop()
+    times = update_times(slack, channel)
+    assert all(g >= CADENCE * 0.9 for g in gaps(times)), gaps(times)
+    assert max(gaps(times)) <= CADENCE + 6 * HEARTBEAT + 2.5, gaps(times)
+    assert_exactly_once(store, slack, channel)
