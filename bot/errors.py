@@ -20,3 +20,7 @@ class ConfigError(IncidentBotError):
 
 class ConcurrencyConflict(IncidentBotError):
     """Another writer appended to the same incident first; reload and decide again."""
+
+
+class ChannelBusy(IncidentBotError):
+    """A channel is at Slack's posting limit for longer than is worth waiting; try that step later."""

@@ -19,7 +19,7 @@ from bot.core.owed import Owed, owed_slack_work
 from bot.core.policy import Policy
 from bot.core.schedule import decide_notices, next_due_at
 from bot.core.state import IncidentState, replay
-from bot.errors import ConcurrencyConflict, UserError
+from bot.errors import ChannelBusy, ConcurrencyConflict, UserError
 from bot.render.views import HeadView, Messages
 from bot.store.event_store import EventStore
 
@@ -164,16 +164,25 @@ class IncidentService:
             return self.state_of(number)  # another process is on it; the heartbeat re-checks later
         try:
             events = self._events_of(number)
+            deferred: set[str] = set()  # kinds of step whose channel is at Slack's limit right now
             for _ in range(MAX_SLACK_STEPS):
                 state = replay(events)
                 steps = owed_slack_work(state)
                 if not steps:
                     self.store.mark_slack_done(number, state.last_seq)
                     return state
+                ready = [step for step in steps if step.kind not in deferred]
+                if not ready:
+                    return state  # still owed; the heartbeat comes back for it
                 now = self.clock()
                 if not self.store.try_lease(lease, self.instance_id, now, SYNC_LEASE):
                     return state
-                event_type, data = slack.perform(steps[0], state, now)
+                try:
+                    event_type, data = slack.perform(ready[0], state, now)
+                except ChannelBusy:
+                    log.info("INC-%s: %s deferred, the channel is at Slack's limit", number, ready[0].kind)
+                    deferred.add(ready[0].kind)
+                    continue
                 events = self._record(number, NewEvent(event_type, "bot", now, data))
             raise RuntimeError(f"INC-{number}: Slack steps did not converge")
         finally:
@@ -189,9 +198,10 @@ class IncidentService:
         """Record every notice due now; return the incidents that now owe Slack a post."""
         now = self.clock()
         touched = []
-        for number in self.store.due_for_schedule(now):
+        logs = self.store.load_many(self.store.due_for_schedule(now))
+        for number, events in logs.items():
             for _ in range(MAX_CONFLICT_RETRIES):
-                events = self._events_of(number)
+                events = events or self._events_of(number)
                 state = replay(events)
                 notices = decide_notices(state, self.policy, now)
                 if not notices:
@@ -201,6 +211,7 @@ class IncidentService:
                 try:
                     self._append(events, state, notices)
                 except ConcurrencyConflict:
+                    events = []  # reload: someone appended since
                     continue
                 touched.append(number)
                 break

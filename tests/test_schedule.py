@@ -159,3 +159,14 @@ def test_pacer_allows_a_burst_then_one_per_interval():
     assert waits == [0, 0, 0, 1.0, 1.0]
     assert pacer.wait("C2") == 0
     assert slept == [1.0, 1.0]
+
+
+def test_pacer_refuses_a_wait_longer_than_asked_without_reserving():
+    """With max_wait, a backed-up channel answers None at once and keeps its queue unchanged."""
+    clock = [0.0]
+    pacer = ChannelPacer(
+        1.0, burst=1, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s)
+    )
+    assert pacer.wait("C1") == 0
+    assert pacer.wait("C1", max_wait=0.5) is None
+    assert pacer.wait("C1", max_wait=1.0) == 1.0

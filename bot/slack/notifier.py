@@ -20,6 +20,7 @@ from bot.core.owed import Owed
 from bot.core.policy import Policy
 from bot.core.schedule import UNACKED
 from bot.core.state import IncidentState
+from bot.errors import ChannelBusy
 from bot.render.renderer import clip
 from bot.render.views import Messages
 from bot.slack.pacing import ChannelPacer
@@ -27,6 +28,7 @@ from bot.slack.pacing import ChannelPacer
 log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 10
+MAX_PACING_WAIT = 2.0
 MAX_TOPIC = 250
 # Invite answers that will never change by retrying: record them and move on.
 FINAL_INVITE_ERRORS = {"already_in_channel", "cant_invite_self", "user_not_found", "user_is_restricted"}
@@ -67,8 +69,11 @@ class SlackNotifier:
         self.pacer = pacer
 
     def _post(self, channel: str, **kwargs: Any):
-        """chat.postMessage, paced per channel so the bot stays under Slack's limit."""
-        self.pacer.wait(channel)
+        """chat.postMessage, paced per channel so the bot stays under Slack's limit. A channel
+        backed up for longer than MAX_PACING_WAIT (say, the announcement channel during a storm of
+        incidents) defers the step instead of holding a worker that other incidents need."""
+        if self.pacer.wait(channel, max_wait=MAX_PACING_WAIT) is None:
+            raise ChannelBusy(f"{channel} is at Slack's posting limit")
         return self.client.chat_postMessage(channel=channel, **kwargs)
 
     def perform(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:

@@ -28,14 +28,16 @@ class ChannelPacer:
         self._lock = threading.Lock()
         self._next: dict[str, float] = {}
 
-    def wait(self, channel: str) -> float:
-        """Block until `channel` may take another post; return the seconds waited."""
+    def wait(self, channel: str, max_wait: float | None = None) -> float | None:
+        """Block until `channel` may take another post and return the seconds waited; or, if that
+        would be longer than `max_wait`, reserve nothing and return None at once."""
         with self._lock:
             now = self._clock()
             theoretical = max(self._next.get(channel, now), now)
-            allowed_at = theoretical - self.tolerance
+            delay = max(0.0, theoretical - self.tolerance - now)
+            if max_wait is not None and delay > max_wait:
+                return None
             self._next[channel] = theoretical + self.interval
-        delay = max(0.0, allowed_at - now)
         if delay:
             self._sleep(delay)
         return delay

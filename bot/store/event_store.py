@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint, func, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
@@ -91,6 +92,25 @@ class EventStore:
         with Session(self.engine) as session:
             rows = session.exec(select(EventRow).where(EventRow.incident == incident).order_by(EventRow.seq))
             return [row.to_event() for row in rows]
+
+    def load_many(self, incidents: Sequence[int], chunk: int = 500) -> dict[int, list[Event]]:
+        """Several incidents' logs in a few queries (the heartbeat reads hundreds at once)."""
+        table = EventRow.__table__
+        columns = [table.c.incident, table.c.seq, table.c.type, table.c.actor, table.c.at, table.c.data]
+        logs: dict[int, list[Event]] = {n: [] for n in incidents}
+        with self.engine.connect() as conn:
+            for start in range(0, len(incidents), chunk):
+                part = list(incidents[start : start + chunk])
+                query = (
+                    sa_select(*columns)
+                    .where(table.c.incident.in_(part))
+                    .order_by(table.c.incident, table.c.seq)
+                )
+                for row in conn.execute(query):
+                    logs[row.incident].append(
+                        Event(row.incident, row.seq, row.type, row.actor, row.at, row.data)
+                    )
+        return logs
 
     def declare(self, new: NewEvent, next_due_at: datetime | None = None) -> Event:
         """Store a declaration under the next free incident number."""

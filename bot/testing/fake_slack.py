@@ -456,8 +456,7 @@ class FakeSlack:
         self._response_uses: dict[str, int] = {}
         self._channel_seq = 0
         self._response_seq = 0
-        self._ts_sec = 0
-        self._ts_seq = 0
+        self._last_ts_micros = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.add_user(bot_user_id, "incident-bot", is_bot=True)
@@ -690,12 +689,10 @@ class FakeSlack:
         return chan
 
     def _next_ts(self) -> str:
-        """Unique, monotonically increasing message timestamps."""
-        self._ts_sec = max(int(time.time()), self._ts_sec)
-        self._ts_seq += 1
-        if self._ts_seq > 999_999:
-            self._ts_sec, self._ts_seq = self._ts_sec + 1, 1
-        return f"{self._ts_sec}.{self._ts_seq:06d}"
+        """Unique, increasing message timestamps that are also the time of posting (µs), as Slack's are."""
+        micros = max(int(time.time() * 1_000_000), self._last_ts_micros + 1)
+        self._last_ts_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _visible_channel(self, params: dict[str, Any]) -> Channel:
         """Channel by ID that the bot can see (public, or private and a member)."""
