@@ -160,7 +160,8 @@ class IncidentService:
         SyncQueue keeps it to one thread.
         """
         lease = f"incident:{number}"
-        if not self.store.try_lease(lease, self.instance_id, self.clock(), SYNC_LEASE):
+        leased_at = self.clock()
+        if not self.store.try_lease(lease, self.instance_id, leased_at, SYNC_LEASE):
             return self.state_of(number)  # another process is on it; the heartbeat re-checks later
         try:
             events = self._events_of(number)
@@ -175,8 +176,10 @@ class IncidentService:
                 if not ready:
                     return state  # still owed; the heartbeat comes back for it
                 now = self.clock()
-                if not self.store.try_lease(lease, self.instance_id, now, SYNC_LEASE):
-                    return state
+                if now - leased_at > SYNC_LEASE / 3:  # renew well before it could lapse
+                    if not self.store.try_lease(lease, self.instance_id, now, SYNC_LEASE):
+                        return state
+                    leased_at = now
                 try:
                     event_type, data = slack.perform(ready[0], state, now)
                 except ChannelBusy:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, func, text
+from sqlalchemy import JSON, Column, UniqueConstraint, bindparam, delete, func, insert, or_, text, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -29,9 +31,6 @@ class EventRow(SQLModel, table=True):
     actor: str = Field(max_length=64)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-
-    def to_event(self) -> Event:
-        return Event(self.incident, self.seq, self.type, self.actor, self.at, dict(self.data))
 
 
 class IncidentRow(SQLModel, table=True):
@@ -76,10 +75,51 @@ def head_of(state: IncidentState, slack_owed: bool, next_due_at: datetime | None
     }
 
 
+class CounterRow(SQLModel, table=True):
+    """Named counters; `incident` holds the last incident number given out."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: int
+
+
+EVENTS = EventRow.__table__
+INCIDENTS = IncidentRow.__table__
+LEASES = LeaseRow.__table__
+COUNTERS = CounterRow.__table__
+
+# Built once: a statement made afresh per call costs more Python time than SQLite spends running it,
+# and that time is spent holding the write lock.
+INSERT_EVENTS = insert(EVENTS)
+INSERT_INCIDENT = insert(INCIDENTS)
+BUMP_COUNTER = (
+    update(COUNTERS)
+    .where(COUNTERS.c.name == bindparam("counter"))
+    .values(value=COUNTERS.c.value + 1)
+    .returning(COUNTERS.c.value)
+)
+EVENT_COLUMNS = (EVENTS.c.incident, EVENTS.c.seq, EVENTS.c.type, EVENTS.c.actor, EVENTS.c.at, EVENTS.c.data)
+LOAD_EVENTS = (
+    sa_select(*EVENT_COLUMNS).where(EVENTS.c.incident == bindparam("b_incident")).order_by(EVENTS.c.seq)
+)
+RENEW_LEASE = update(LEASES).where(
+    LEASES.c.name == bindparam("b_name"),
+    or_(
+        LEASES.c.holder == bindparam("b_holder"),
+        LEASES.c.expires_at <= bindparam("b_now", type_=UTCDateTime()),
+    ),
+)
+UPDATE_HEAD = update(INCIDENTS).where(
+    INCIDENTS.c.number == bindparam("b_number"), INCIDENTS.c.last_seq == bindparam("b_last_seq")
+)
+
+
 class EventStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**WRITE)
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     def create_schema(self) -> None:
         SQLModel.metadata.create_all(self.engine)
@@ -89,44 +129,57 @@ class EventStore:
             return conn.execute(text("SELECT 1")).scalar() == 1
 
     def load(self, incident: int) -> list[Event]:
-        with Session(self.engine) as session:
-            rows = session.exec(select(EventRow).where(EventRow.incident == incident).order_by(EventRow.seq))
-            return [row.to_event() for row in rows]
+        with self.engine.connect() as conn:
+            return [Event(*row) for row in conn.execute(LOAD_EVENTS, {"b_incident": incident})]
 
     def load_many(self, incidents: Sequence[int], chunk: int = 500) -> dict[int, list[Event]]:
         """Several incidents' logs in a few queries (the heartbeat reads hundreds at once)."""
-        table = EventRow.__table__
-        columns = [table.c.incident, table.c.seq, table.c.type, table.c.actor, table.c.at, table.c.data]
+        table = EVENTS
         logs: dict[int, list[Event]] = {n: [] for n in incidents}
         with self.engine.connect() as conn:
             for start in range(0, len(incidents), chunk):
                 part = list(incidents[start : start + chunk])
                 query = (
-                    sa_select(*columns)
+                    sa_select(*EVENT_COLUMNS)
                     .where(table.c.incident.in_(part))
                     .order_by(table.c.incident, table.c.seq)
                 )
                 for row in conn.execute(query):
-                    logs[row.incident].append(
-                        Event(row.incident, row.seq, row.type, row.actor, row.at, row.data)
-                    )
+                    logs[row.incident].append(Event(*row))
         return logs
 
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction. On SQLite, threads of this process queue on a lock first: SQLite's
+        own busy wait sleeps in steps of up to 100 ms, which would add that to a waiting ack."""
+        with self._write_lock, self._writer.begin() as conn:
+            yield conn
+
     def declare(self, new: NewEvent, next_due_at: datetime | None = None) -> Event:
-        """Store a declaration under the next free incident number."""
-        for _ in range(20):
+        """Store a declaration under the next incident number (a counter row, so concurrent
+        declares wait on each other instead of colliding and retrying)."""
+        for _ in range(5):
             try:
-                with Session(self._writer) as session:
-                    latest = session.exec(select(func.max(IncidentRow.number))).one()
-                    number = (latest or 0) + 1
+                with self._write() as conn:
+                    number = self._next_number(conn)
                     event = Event(number, 1, new.type, new.actor, new.at, dict(new.data))
-                    session.add(_row(event))
-                    session.add(IncidentRow(number=number, **head_of(replay([event]), True, next_due_at)))
-                    session.commit()
+                    conn.execute(INSERT_EVENTS, [_row(event)])
+                    conn.execute(
+                        INSERT_INCIDENT, {"number": number, **head_of(replay([event]), True, next_due_at)}
+                    )
                     return event
             except IntegrityError:
-                continue  # another process took that number first; take the next one
+                continue  # two processes created the counter row at once; the next try finds it
         raise ConcurrencyConflict("could not allocate an incident number")
+
+    def _next_number(self, conn: Connection) -> int:
+        bumped = conn.execute(BUMP_COUNTER, {"counter": "incident"}).scalar()
+        if bumped is not None:
+            return bumped
+        # First declaration on this database (or one from before the counter existed).
+        latest = conn.execute(sa_select(func.max(INCIDENTS.c.number))).scalar() or 0
+        conn.execute(insert(COUNTERS).values(name="incident", value=latest + 1))
+        return latest + 1
 
     def append(
         self,
@@ -143,29 +196,20 @@ class EventStore:
             for i, e in enumerate(new, 1)
         ]
         try:
-            with Session(self._writer) as session:
-                for event in events:
-                    session.add(_row(event))
-                session.flush()
-                row = session.get(IncidentRow, incident)
-                if row is None or row.last_seq != expected_seq:
+            with self._write() as conn:
+                conn.execute(INSERT_EVENTS, [_row(e) for e in events])
+                head = head_of(state_after, owed, next_due_at)
+                moved = conn.execute(UPDATE_HEAD, {"b_number": incident, "b_last_seq": expected_seq, **head})
+                if moved.rowcount != 1:
                     raise ConcurrencyConflict(f"INC-{incident} moved on from event {expected_seq}")
-                for key, value in head_of(state_after, owed, next_due_at).items():
-                    setattr(row, key, value)
-                session.add(row)
-                session.commit()
         except IntegrityError as exc:
             raise ConcurrencyConflict(f"INC-{incident} event {expected_seq + 1} already exists") from exc
         return events
 
     def mark_slack_done(self, incident: int, at_seq: int) -> None:
         """Clear the owed flag, unless events arrived since the check that found nothing owed."""
-        with Session(self._writer) as session:
-            row = session.get(IncidentRow, incident)
-            if row is not None and row.last_seq == at_seq:
-                row.slack_owed = False
-                session.add(row)
-                session.commit()
+        with self._write() as conn:
+            conn.execute(UPDATE_HEAD, {"b_number": incident, "b_last_seq": at_seq, "slack_owed": False})
 
     def incident_for_channel(self, channel_id: str) -> int | None:
         with Session(self.engine) as session:
@@ -197,12 +241,10 @@ class EventStore:
 
     def set_next_due(self, incident: int, at_seq: int, next_due_at: datetime | None) -> None:
         """Refresh the cached due time (after a config change), unless the incident moved on."""
-        with Session(self._writer) as session:
-            row = session.get(IncidentRow, incident)
-            if row is not None and row.last_seq == at_seq:
-                row.next_due_at = next_due_at
-                session.add(row)
-                session.commit()
+        with self._write() as conn:
+            conn.execute(
+                UPDATE_HEAD, {"b_number": incident, "b_last_seq": at_seq, "next_due_at": next_due_at}
+            )
 
     def numbers(self) -> list[int]:
         with Session(self.engine) as session:
@@ -211,38 +253,41 @@ class EventStore:
     def try_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the lease `name` for `holder` until now + ttl; False if someone else holds it."""
         try:
-            with Session(self._writer) as session:
-                row = session.get(LeaseRow, name)
-                if row is None:
-                    session.add(LeaseRow(name=name, holder=holder, expires_at=now + ttl))
-                elif row.holder == holder or row.expires_at <= now:
-                    row.holder, row.expires_at = holder, now + ttl
-                    session.add(row)
-                else:
+            with self._write() as conn:
+                taken = conn.execute(
+                    RENEW_LEASE,
+                    {
+                        "b_name": name,
+                        "b_holder": holder,
+                        "b_now": now,
+                        "holder": holder,
+                        "expires_at": now + ttl,
+                    },
+                )
+                if taken.rowcount == 1:
+                    return True
+                if conn.execute(sa_select(LEASES.c.name).where(LEASES.c.name == name)).first():
                     return False
-                session.commit()
+                conn.execute(insert(LEASES).values(name=name, holder=holder, expires_at=now + ttl))
                 return True
         except IntegrityError:
             return False  # another holder inserted it first
 
     def release_lease(self, name: str, holder: str) -> None:
-        with Session(self._writer) as session:
-            row = session.get(LeaseRow, name)
-            if row is not None and row.holder == holder:
-                session.delete(row)
-                session.commit()
+        with self._write() as conn:
+            conn.execute(delete(LEASES).where(LEASES.c.name == name, LEASES.c.holder == holder))
 
     def count_events(self) -> int:
         with Session(self.engine) as session:
             return session.exec(select(func.count()).select_from(EventRow)).one()
 
 
-def _row(event: Event) -> EventRow:
-    return EventRow(
-        incident=event.incident,
-        seq=event.seq,
-        type=event.type,
-        actor=event.actor,
-        at=event.at,
-        data=event.data,
-    )
+def _row(event: Event) -> dict[str, Any]:
+    return {
+        "incident": event.incident,
+        "seq": event.seq,
+        "type": event.type,
+        "actor": event.actor,
+        "at": event.at,
+        "data": event.data,
+    }
