@@ -33,3 +33,11 @@ def test_every_cli_option_and_environment_variable_is_documented():
     assert variables >= {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "SLACK_API_URL"}
     for name in variables:
         assert f"`{name}`" in README, name
+
+
+def test_every_config_file_key_is_documented():
+    """Each key the YAML config accepts appears in the README's examples."""
+    from bot.config import ADAPTER_KEYS, KNOWN_KEYS, SCHEDULE_KEYS
+
+    for key in KNOWN_KEYS | ADAPTER_KEYS | SCHEDULE_KEYS | {"templates"}:
+        assert re.search(rf"^\s*{key}:", README, re.MULTILINE), key
