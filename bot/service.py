@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from bot.core.commands import Command, parse_command
 from bot.core.decide import decide, decide_declare
-from bot.core.events import Event, NewEvent
+from bot.core.events import SCHEDULE_TYPES, Event, NewEvent
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed, owed_slack_work
 from bot.core.policy import Policy
@@ -197,24 +197,34 @@ class IncidentService:
         """True while this process is the one that does scheduled work (renewed each heartbeat)."""
         return self.store.try_lease(SCHEDULER_LEASE, self.instance_id, self.clock(), ttl)
 
+    def find_due_work(self, now: datetime) -> list[int]:
+        """Incidents with a notice due at `now`: the indexed query, then the due-work rules over
+        just the events they read (what people did and notices already decided)."""
+        logs = self.store.load_many(self.store.due_for_schedule(now), types=SCHEDULE_TYPES)
+        return [
+            n for n, events in logs.items() if events and decide_notices(replay(events), self.policy, now)
+        ]
+
     def run_schedule(self) -> list[int]:
         """Record every notice due now; return the incidents that now owe Slack a post."""
         now = self.clock()
+        due = set(self.find_due_work(now))
+        for number in self.store.due_for_schedule(now):
+            if number not in due:
+                # The cached due time was early (e.g. the cadence changed): refresh it.
+                state = self.state_of(number)
+                self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
         touched = []
-        logs = self.store.load_many(self.store.due_for_schedule(now))
-        for number, events in logs.items():
+        for number in sorted(due):
             for _ in range(MAX_CONFLICT_RETRIES):
-                events = events or self._events_of(number)
+                events = self._events_of(number)
                 state = replay(events)
                 notices = decide_notices(state, self.policy, now)
                 if not notices:
-                    # The cached due time was early (e.g. the cadence changed): refresh it.
-                    self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
                     break
                 try:
                     self._append(events, state, notices)
                 except ConcurrencyConflict:
-                    events = []  # reload: someone appended since
                     continue
                 touched.append(number)
                 break

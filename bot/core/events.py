@@ -64,6 +64,8 @@ SLACK_TYPES = frozenset(
 )
 
 ALL_TYPES = LIFECYCLE_TYPES | SLACK_TYPES | {NOTICE_DUE}
+# All that due-work rules read: what people did and what the bot already decided to say.
+SCHEDULE_TYPES = LIFECYCLE_TYPES | {NOTICE_DUE}
 
 
 @dataclass(frozen=True)

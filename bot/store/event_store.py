@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
@@ -132,19 +132,20 @@ class EventStore:
         with self.engine.connect() as conn:
             return [Event(*row) for row in conn.execute(LOAD_EVENTS, {"b_incident": incident})]
 
-    def load_many(self, incidents: Sequence[int], chunk: int = 500) -> dict[int, list[Event]]:
-        """Several incidents' logs in a few queries (the heartbeat reads hundreds at once)."""
-        table = EVENTS
+    def load_many(
+        self, incidents: Sequence[int], types: Collection[str] | None = None, chunk: int = 500
+    ) -> dict[int, list[Event]]:
+        """Several incidents' logs in a few queries (the heartbeat reads hundreds at once),
+        optionally only events of the given types."""
         logs: dict[int, list[Event]] = {n: [] for n in incidents}
         with self.engine.connect() as conn:
             for start in range(0, len(incidents), chunk):
-                part = list(incidents[start : start + chunk])
-                query = (
-                    sa_select(*EVENT_COLUMNS)
-                    .where(table.c.incident.in_(part))
-                    .order_by(table.c.incident, table.c.seq)
+                query = sa_select(*EVENT_COLUMNS).where(
+                    EVENTS.c.incident.in_(list(incidents[start : start + chunk]))
                 )
-                for row in conn.execute(query):
+                if types is not None:
+                    query = query.where(EVENTS.c.type.in_(sorted(types)))
+                for row in conn.execute(query.order_by(EVENTS.c.incident, EVENTS.c.seq)):
                     logs[row.incident].append(Event(*row))
         return logs
 
