@@ -129,3 +129,33 @@ def test_topic_fits_and_help_lists_every_command(messages):
         "status",
     ):
         assert f"/incident {verb}" in help_text
+
+
+def test_a_template_rendering_bad_json_is_reported_at_start_up(tmp_path):
+    """check_templates names a Block Kit template whose output is not JSON, before any incident."""
+    import shutil
+
+    from bot.errors import ConfigError
+    from bot.render.views import check_templates
+
+    for source in Renderer().template_dir.iterdir():
+        shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "announcement.json.j2").write_text('[{"type": "section", "text": {{ incident.title }}}]')
+    with pytest.raises(ConfigError, match="announcement.json.j2 did not render valid JSON"):
+        check_templates(Messages(Renderer(tmp_path), Policy()), T0)
+
+
+def test_a_template_rendering_invalid_block_kit_is_reported_at_start_up(tmp_path):
+    """A summary template producing a block Slack would reject fails the start-up check."""
+    import shutil
+
+    from bot.errors import ConfigError
+    from bot.render.views import check_templates
+
+    for source in Renderer().template_dir.iterdir():
+        shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "summary.json.j2").write_text(
+        '[{"type": "header", "text": {"type": "plain_text", "text": "' + "x" * 200 + '"}}]'
+    )
+    with pytest.raises(ConfigError, match="summary.json.j2 produced an invalid block"):
+        check_templates(Messages(Renderer(tmp_path), Policy()), T0)
