@@ -79,7 +79,14 @@ def _positive_number(value: object, where: str) -> float:
     return number
 
 
-KNOWN_KEYS = {"severities", "default_severity", "announcement_channel", "channel_prefix", "updates"}
+KNOWN_KEYS = {
+    "severities",
+    "default_severity",
+    "announcement_channel",
+    "channel_prefix",
+    "updates",
+    "resolve_by",
+}
 ADAPTER_KEYS = {"posts_per_second", "heartbeat_seconds"}
 SCHEDULE_KEYS = {"every", "mitigated_every", "ack_timeout", "postmortem_after"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -92,7 +99,7 @@ def policy_from_mapping(raw: Mapping[str, object], where: str = "config") -> Pol
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     severities = _severities(raw.get("severities"), where) if "severities" in raw else DEFAULT_SEVERITIES
     kwargs: dict[str, object] = {"severities": severities}
-    for key in ("default_severity", "announcement_channel", "channel_prefix"):
+    for key in ("default_severity", "announcement_channel", "channel_prefix", "resolve_by"):
         if key in raw:
             kwargs[key] = (
                 str(raw[key]).strip().lower() if key == "default_severity" else str(raw[key]).strip()

@@ -24,3 +24,19 @@ class ConcurrencyConflict(IncidentBotError):
 
 class ChannelBusy(IncidentBotError):
     """A channel is at Slack's posting limit for longer than is worth waiting; try that step later."""
+
+
+class FormErrors(UserError):
+    """A modal submitted with missing or wrong fields: shown inline, next to each field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class DuplicateDelivery(IncidentBotError):
+    """Slack delivered the same request again; it was already applied (to `incident`)."""
+
+    def __init__(self, incident: int) -> None:
+        super().__init__(f"already applied to INC-{incident}")
+        self.incident = incident

@@ -23,7 +23,7 @@ from bot.slack.notifier import SlackNotifier, make_client
 from bot.slack.pacing import ChannelPacer
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
-from bot.sync_queue import SyncQueue
+from bot.sync_queue import SyncQueue, TrackingExecutor
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,12 @@ class Bot:
     queue: SyncQueue
     app: App
     wsgi: Callable
+    listeners: TrackingExecutor
     scheduler: BackgroundScheduler | None = None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until Bolt's listeners and the Slack syncs they queued have all finished."""
+        return self.listeners.wait_idle(timeout) and self.queue.wait_idle(timeout)
 
     def start_heartbeat(self, interval_seconds: float | None = None) -> None:
         self.service.refresh_schedule()  # the cadence config may have changed since the last run
@@ -52,6 +57,7 @@ class Bot:
 
     def close(self) -> None:
         self.stop_heartbeat()
+        self.listeners.shutdown(wait=True)
         self.queue.shutdown()
         self.store.engine.dispose()
 
@@ -66,14 +72,16 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     client = make_client(settings.bot_token, settings.slack_api_url)
     notifier = SlackNotifier(client, messages, settings.policy, ChannelPacer(settings.posts_per_second))
     queue = SyncQueue(lambda number: service.sync_slack(number, notifier))
+    listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
     app = build_bolt_app(
         client=client,
         signing_secret=settings.signing_secret,
         service=service,
         queue=queue,
         verify_token=verify_token,
+        listeners=listeners,
     )
-    return Bot(settings, store, service, queue, app, make_wsgi_app(app, store))
+    return Bot(settings, store, service, queue, app, make_wsgi_app(app, store), listeners)
 
 
 def make_wsgi_app(app: App, store: EventStore) -> Callable:

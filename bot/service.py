@@ -11,15 +11,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.core.commands import Command, parse_command
-from bot.core.decide import decide, decide_declare
+from bot.core.commands import Command, check_title, parse_command
+from bot.core.decide import (
+    TransitionRefused,
+    check_may_close,
+    decide,
+    decide_declare,
+    decide_pin,
+    decide_unpin,
+)
 from bot.core.events import SCHEDULE_TYPES, Event, NewEvent
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed, owed_slack_work
 from bot.core.policy import Policy
 from bot.core.schedule import decide_notices, next_due_at
 from bot.core.state import IncidentState, replay
-from bot.errors import ChannelBusy, ConcurrencyConflict, UserError
+from bot.errors import ChannelBusy, ConcurrencyConflict, DuplicateDelivery, FormErrors, UserError
 from bot.render.views import HeadView, Messages
 from bot.store.event_store import EventStore
 
@@ -50,6 +57,7 @@ class Outcome:
     reply: str
     incident: int | None = None
     declared: bool = False
+    open_view: dict[str, Any] | None = None  # a modal to open with the request's trigger_id
 
 
 class IncidentService:
@@ -85,10 +93,19 @@ class IncidentService:
             return Outcome(self.messages.status(self.state_of(number), now), number)
         return self._change(number, command, actor, now)
 
-    def _declare(self, command: Command, actor: str, now: datetime, channel_id: str | None) -> Outcome:
-        (declared,) = decide_declare(command, actor, now, self.policy, channel_id)
+    def _declare(
+        self, command: Command, actor: str, now: datetime, channel_id: str | None, **details: Any
+    ) -> Outcome:
+        if not command.text:
+            return Outcome("", open_view=self.messages.declare_modal(actor, channel_id))
+        (declared,) = decide_declare(command, actor, now, self.policy, channel_id, **details)
         first = Event(0, 1, declared.type, declared.actor, declared.at, declared.data)
-        event = self.store.declare(declared, next_due_at(replay([first]), self.policy))
+        try:
+            event = self.store.declare(
+                declared, next_due_at(replay([first]), self.policy), details.get("source")
+            )
+        except DuplicateDelivery as dup:
+            return Outcome(f"That was already declared as INC-{dup.incident}.", dup.incident)
         state = replay([event])
         name = channel_name_for(state.number, state.title, self.policy.channel_prefix)
         return Outcome(self.messages.declared_reply(state, name), state.number, declared=True)
@@ -104,11 +121,13 @@ class IncidentService:
             )
         return number
 
-    def _change(self, number: int, command: Command, actor: str, now: datetime) -> Outcome:
+    def _change(
+        self, number: int, command: Command, actor: str, now: datetime, extra: dict[str, Any] | None = None
+    ) -> Outcome:
         for _ in range(MAX_CONFLICT_RETRIES):
             events = self._events_of(number)
             state = replay(events)
-            decision = decide(state, command, actor, now, self.policy)
+            decision = decide(state, command, actor, now, self.policy, extra)
             if not decision.events:
                 return Outcome(decision.reply, number)
             try:
@@ -117,6 +136,128 @@ class IncidentService:
                 continue
             return Outcome(decision.reply, number)
         raise ConcurrencyConflict(f"INC-{number} is changing too fast; try again")
+
+    # Buttons and modals -------------------------------------------------------------------
+
+    def press(self, action: str, number: int, actor: str, value: str | None = None) -> Outcome:
+        """A button or select on the summary: the same decisions as the slash commands."""
+        if action == "ack":
+            return self._change(number, Command("ack", incident=number), actor, self.clock())
+        if action == "severity":
+            severity = (value or "").lower()
+            if severity not in self.policy.severity_names:
+                raise UserError(f"`{severity}` is not a severity here.")
+            command = Command("severity", incident=number, severity=severity)
+            return self._change(number, command, actor, self.clock())
+        state = self.state_of(number)
+        if state.is_resolved:
+            raise TransitionRefused(f"{state.key} is already resolved; there is nothing to {action}.")
+        if action == "update":
+            return Outcome("", number, open_view=self.messages.update_modal(state))
+        if action == "mitigate":
+            if state.status == "mitigated":
+                raise TransitionRefused(f"{state.key} is already mitigated.")
+            return Outcome("", number, open_view=self.messages.mitigate_modal(state))
+        if action == "resolve":
+            check_may_close(state, actor, "resolve", self.policy)
+            return Outcome("", number, open_view=self.messages.resolve_modal(state))
+        raise ValueError(f"unknown action {action!r}")
+
+    def submit_declare(self, form: dict[str, Any], actor: str, origin: str | None, source: str) -> Outcome:
+        title = " ".join(str(form.get("title") or "").split())
+        errors = {}
+        try:
+            check_title(title)
+        except UserError as exc:
+            errors["title"] = exc.message
+        severity = form.get("severity") or self.policy.default_severity
+        if severity not in self.policy.severity_names:
+            errors["severity"] = "Choose one of the severities."
+        if errors:
+            raise FormErrors(errors)
+        command = Command("declare", severity=severity, text=title)
+        details = {
+            "commander": form.get("commander") or actor,
+            "impact": form.get("impact") or None,
+            "private": "private" in (form.get("private") or []),
+            "source": source,
+        }
+        return self._declare(command, actor, self.clock(), origin, **details)
+
+    def submit_update(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
+        message = str(form.get("message") or "").strip()
+        if not message:
+            raise FormErrors({"message": "Say what changed and what happens next."})
+        command = Command("update", incident=number, status=form.get("status"), text=message)
+        extra = {"impact": form.get("impact") or None, "source": source}
+        return self._change(number, command, actor, self.clock(), extra)
+
+    def submit_mitigate(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
+        note = str(form.get("note") or "").strip()
+        if not note:
+            raise FormErrors({"note": "Say what stopped the impact."})
+        command = Command("mitigate", incident=number, text=note)
+        return self._change(number, command, actor, self.clock(), {"source": source})
+
+    def submit_resolve(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
+        summary = str(form.get("summary") or "").strip()
+        errors = {} if summary else {"summary": "Give a one-line summary of what fixed it."}
+        ended_at = None
+        date, time_of_day = form.get("ended_date"), form.get("ended_time")
+        if bool(date) != bool(time_of_day):
+            errors["ended_time" if date else "ended_date"] = "Give both the day and the time, or neither."
+        elif date:
+            ended_at = datetime.fromisoformat(f"{date}T{time_of_day}:00+00:00")
+            if ended_at > self.clock():
+                errors["ended_date"] = "The impact cannot have ended in the future."
+        if errors:
+            raise FormErrors(errors)
+        extra = {
+            "root_cause": form.get("root_cause") or None,
+            "impact_ended_at": ended_at.isoformat() if ended_at else None,
+            "source": source,
+        }
+        command = Command("resolve", incident=number, text=summary)
+        return self._change(number, command, actor, self.clock(), extra)
+
+    # The timeline from the channel ----------------------------------------------------------
+
+    def pin_message(self, channel_id: str, message: dict[str, str], actor: str, source: str) -> int | None:
+        """📌 on a message in an incident channel: put it on that incident's timeline (once)."""
+        number = self.store.incident_for_channel(channel_id)
+        if number is None:
+            return None
+        return self._record_decided(number, lambda state, now: decide_pin(state, message, actor, now, source))
+
+    def unpin_message(self, channel_id: str, message_ts: str, actor: str, source: str) -> int | None:
+        number = self.store.incident_for_channel(channel_id)
+        if number is None:
+            return None
+        return self._record_decided(
+            number, lambda state, now: decide_unpin(state, message_ts, actor, now, source)
+        )
+
+    def _record_decided(
+        self, number: int, decide_events: Callable[[IncidentState, datetime], list[NewEvent]]
+    ):
+        for _ in range(MAX_CONFLICT_RETRIES):
+            events = self._events_of(number)
+            state = replay(events)
+            new = decide_events(state, self.clock())
+            if not new:
+                return None
+            try:
+                self._append(events, state, new)
+            except ConcurrencyConflict:
+                continue
+            return number
+        raise ConcurrencyConflict(f"INC-{number} is changing too fast; try again")
+
+    def incident_for_channel(self, channel_id: str) -> int | None:
+        return self.store.incident_for_channel(channel_id)
+
+    def channel_of(self, number: int) -> str | None:
+        return self.state_of(number).channel_id
 
     # Reading ------------------------------------------------------------------------------
 

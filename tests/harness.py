@@ -46,7 +46,7 @@ class Harness:
         )
 
     def settle(self) -> None:
-        assert self.bot.queue.wait_idle(SYNC_TIMEOUT), "Slack sync did not finish"
+        assert self.bot.wait_idle(SYNC_TIMEOUT), "listeners or Slack sync did not finish"
 
     def incident_channel(self, number: int = 1) -> str:
         channel = self.bot.service.state_of(number).channel_id

@@ -41,6 +41,7 @@ SEVS = Policy().severity_names
         ("list", Command("list")),
         ("help", Command("help")),
         ("", Command("help")),
+        ("declare", Command("declare")),
         ("note a &lt;b&gt; &amp; c", Command("note", text="a <b> & c")),
     ],
 )
@@ -53,7 +54,6 @@ def test_parses_documented_forms(text, expected):
     ("text", "message_part", "usage_part"),
     [
         ("explode now", "don't know the command `explode`", "/incident declare"),
-        ("declare", "needs a title", "/incident declare"),
         ("declare sev1", "needs a title", "/incident declare"),
         ("declare sev9 Broken", "`sev9` is not a severity", "/incident declare"),
         ("declare :fire: :fire: 🔥🔥", "needs words", "/incident declare"),

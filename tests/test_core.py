@@ -17,7 +17,8 @@ POLICY = Policy(
     severities=tuple(
         SeverityLevel(s.name, s.description, ("U0ONCALL",) if s.name == "sev1" else ())
         for s in DEFAULT_SEVERITIES
-    )
+    ),
+    resolve_by="anyone",
 )
 
 
@@ -223,3 +224,47 @@ def test_every_step_kind_has_a_slack_handler():
     from bot.slack.notifier import SlackNotifier
 
     assert all(hasattr(SlackNotifier, f"_{kind}") for kind in owed.STEP_KINDS)
+
+
+def test_only_the_commander_may_resolve_or_reopen_when_the_policy_says_so():
+    """With resolve_by=commander, others get NotAllowed naming the commander; taking the role works."""
+    from dataclasses import replace
+
+    from bot.core.decide import NotAllowed
+
+    strict = replace(POLICY, resolve_by="commander")
+    log = Log()
+    state = log.state
+    with pytest.raises(NotAllowed, match="Only the commander of INC-7, <@U0ALICE>"):
+        decide(state, parse_command("resolve Fixed", strict.severity_names), "U0BOB", T0, strict)
+    log.run("role commander <@U0BOB>", actor="U0ALICE")
+    decision = decide(log.state, parse_command("resolve Fixed", strict.severity_names), "U0BOB", T0, strict)
+    assert decision.events[0].type == ev.INCIDENT_RESOLVED
+
+
+def test_the_same_slack_delivery_is_applied_once():
+    """A command carrying a source already in the log (a resubmitted view) records nothing."""
+    log = Log()
+    cmd = parse_command("update identified Found it", POLICY.severity_names)
+    first = decide(log.state, cmd, "U0BOB", T0, POLICY, {"source": "view:V1", "impact": "EU checkout"})
+    assert first.events[0].data["impact"] == "EU checkout"
+    log.events.append(log._number(first.events[0]))
+    again = decide(log.state, cmd, "U0BOB", T0, POLICY, {"source": "view:V1"})
+    assert again.events == [] and "already applied" in again.reply
+    assert log.state.impact == "EU checkout"
+
+
+def test_pins_keep_the_message_and_unpin_removes_it():
+    """📌 puts a message on the timeline once; removing the reaction takes it off."""
+    from bot.core.decide import decide_pin, decide_unpin
+
+    log = Log()
+    message = {"message_ts": "1770215520.000200", "author": "U0CAROL", "text": "DB CPU at 100%"}
+    (pin,) = decide_pin(log.state, message, "U0BOB", T0, "event:Ev1")
+    log.events.append(log._number(pin))
+    assert decide_pin(log.state, message, "U0BOB", T0, "event:Ev2") == []
+    assert log.state.pins["1770215520.000200"].data["text"] == "DB CPU at 100%"
+    (unpin,) = decide_unpin(log.state, "1770215520.000200", "U0BOB", T0, "event:Ev3")
+    log.events.append(log._number(unpin))
+    assert log.state.pins == {}
+    assert decide_unpin(log.state, "1770215520.000200", "U0BOB", T0, "event:Ev4") == []

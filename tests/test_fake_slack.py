@@ -68,6 +68,52 @@ def section(text: str, **extra: Any) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}, **extra}
 
 
+HISTORY_SCOPES = frozenset({"channels:history", "groups:history"})
+
+
+@pytest.fixture
+def reader() -> Iterator[FakeSlack]:
+    """A fake whose bot may also read public and private channel history."""
+    with FakeSlack(scopes=DEFAULT_SCOPES | HISTORY_SCOPES) as server:
+        server.add_user("U0ALICE", "alice")
+        server.add_user("U0BOB", "bob")
+        yield server
+
+
+def client_for(fake: FakeSlack) -> WebClient:
+    return WebClient(token=fake.token, base_url=fake.base_url)
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def trigger_id(age_seconds: int = 0, n: int = 1) -> str:
+    """A trigger id shaped like the ones SlackRequestSender issues, issued age_seconds ago."""
+    return f"{int(time.time()) - age_seconds}.{n}.0123456789abcdef"
+
+
+def modal(**overrides: Any) -> dict[str, Any]:
+    view = {
+        "type": "modal",
+        "callback_id": "incident.declare",
+        "private_metadata": '{"channel_id": "C1"}',
+        "title": plain("Declare an incident"),
+        "submit": plain("Declare"),
+        "close": plain("Cancel"),
+        "blocks": [section("Tell us what broke")],
+    }
+    return view | overrides
+
+
+def option(value: str) -> dict[str, Any]:
+    return {"text": plain(value), "value": value}
+
+
+def input_block(block_id: str, element: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "input", "block_id": block_id, "label": plain(block_id), "element": element}
+
+
 # --- contract tables ---------------------------------------------------------------
 
 
@@ -132,6 +178,17 @@ def test_unknown_parameter_is_invalid_arguments(client: WebClient) -> None:
     error = slack_error(client.api_call, "conversations.create", params={"name": "ok", "bogus": "1"})
     assert error.response["error"] == "invalid_arguments"
     assert error.response["response_metadata"]["messages"] == ["[ERROR] unknown parameter 'bogus'"]
+
+
+def test_team_id_default_param_from_bolt_clients_is_accepted(fake: FakeSlack) -> None:
+    """A WebClient(team_id=...) (as Bolt builds per request) sends team_id on every call; only ours is ok."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    ours = WebClient(token=fake.token, base_url=fake.base_url, team_id=fake.team_id)
+    assert ours.chat_postMessage(channel=channel, text="hi")["ok"] is True
+    assert ours.views_open(trigger_id=trigger_id(), view=modal())["ok"] is True
+    assert fake.calls("views.open")[0].params["team_id"] == fake.team_id
+    other = WebClient(token=fake.token, base_url=fake.base_url, team_id="T0OTHER")
+    assert error_of(other.chat_postMessage, channel=channel, text="hi") == "invalid_arguments"
 
 
 def test_non_string_thread_ts_is_invalid_arguments(client: WebClient, fake: FakeSlack) -> None:
@@ -432,6 +489,299 @@ def test_transcript_nests_thread_replies_and_marks_pins(client: WebClient, fake:
     assert "↳" in lines[2] and lines[2].endswith("reply one")
     assert "↳" in lines[3] and lines[3].endswith("Status update")
     assert lines[4].endswith("] Timeline")
+
+
+# --- views.open ---------------------------------------------------------------------------
+
+
+def test_views_open_returns_view_and_records_it(client: WebClient, fake: FakeSlack) -> None:
+    """views.open answers Slack's view object (id, hash, empty state) and views() records it, in order."""
+    view = client.views_open(trigger_id=trigger_id(n=1), view=modal())["view"]
+    assert view["id"].startswith("V") and view["team_id"] == fake.team_id and view["type"] == "modal"
+    assert (view["callback_id"], view["private_metadata"]) == ("incident.declare", '{"channel_id": "C1"}')
+    assert view["title"] == plain("Declare an incident") and view["blocks"] == modal()["blocks"]
+    assert view["state"] == {"values": {}} and view["hash"] and view["root_view_id"] == view["id"]
+    form = {"trigger_id": trigger_id(n=2), "view": json.dumps(modal(callback_id="second"))}
+    second = client.api_call("views.open", data=form)["view"]  # form-encoded: view is a JSON string
+    assert second["id"] != view["id"] and isinstance(fake.calls("views.open")[1].params["view"], str)
+    assert fake.views() == [view, second]
+    fake.views()[0]["title"]["text"] = "changed"  # a deep copy
+    assert fake.views()[0]["title"]["text"] == "Declare an incident"
+
+
+@pytest.mark.parametrize(
+    ("make_trigger", "expected"),
+    [
+        (lambda: trigger_id(age_seconds=5), "expired_trigger_id"),
+        (lambda: "not-a-trigger", "invalid_trigger_id"),
+        (lambda: trigger_id(age_seconds=-60), "invalid_trigger_id"),
+    ],
+    ids=["issued-5s-ago", "unparseable", "issued-in-the-future"],
+)
+def test_views_open_rejects_stale_or_malformed_trigger_ids(
+    client: WebClient, fake: FakeSlack, make_trigger: Any, expected: str
+) -> None:
+    """A trigger id issued over 3 s ago is expired_trigger_id; unparseable or future ones invalid_trigger_id."""
+    assert error_of(client.views_open, trigger_id=make_trigger(), view=modal()) == expected
+    assert fake.views() == []
+
+
+def test_views_open_trigger_id_can_be_exchanged_once(client: WebClient, fake: FakeSlack) -> None:
+    """A trigger id is consumed by a successful views.open; reusing it gets exchanged_trigger_id."""
+    trigger = trigger_id()
+    bad = modal(title=plain("t" * 25))
+    assert error_of(client.views_open, trigger_id=trigger, view=bad) == "invalid_arguments"
+    client.views_open(trigger_id=trigger, view=modal())  # a failed call does not consume the trigger
+    assert error_of(client.views_open, trigger_id=trigger, view=modal()) == "exchanged_trigger_id"
+    assert len(fake.views()) == 1
+
+
+def test_views_open_requires_trigger_id_and_view(client: WebClient) -> None:
+    """Missing trigger_id or view is invalid_arguments naming the field."""
+    error = slack_error(client.api_call, "views.open", json={"view": modal()})
+    assert error.response["error"] == "invalid_arguments"
+    assert error.response["response_metadata"]["messages"] == ["[ERROR] missing required field: trigger_id"]
+    assert error_of(client.api_call, "views.open", json={"trigger_id": trigger_id()}) == "invalid_arguments"
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        modal(title=plain("t" * 25)),
+        modal(blocks=[section(f"line {i}") for i in range(101)]),
+        modal(blocks=[{"type": "fancy_widget", "text": "hi"}]),
+        modal(type="home"),
+        modal(submit=plain("s" * 25)),
+        modal(title="a string, not a text object"),
+        modal(callback_id="c" * 256),
+        modal(private_metadata="m" * 3001),
+        modal(blocks=[section("a", block_id="same"), section("b", block_id="same")]),
+        {
+            k: v
+            for k, v in modal(blocks=[input_block("title", {"type": "plain_text_input"})]).items()
+            if k != "submit"
+        },
+        modal(unknown_field=True),
+        "{not json",
+    ],
+    ids=[
+        "title-25",
+        "101-blocks",
+        "unknown-block-type",
+        "not-modal",
+        "submit-25",
+        "title-not-object",
+        "callback-id-256",
+        "metadata-3001",
+        "dup-block-id",
+        "input-without-submit",
+        "unknown-view-field",
+        "bad-json",
+    ],
+)
+def test_views_open_rejects_invalid_views(client: WebClient, fake: FakeSlack, view: Any) -> None:
+    """Invalid views get invalid_arguments with an [ERROR] message pointing into /view."""
+    payload = {"trigger_id": trigger_id(), "view": view}
+    error = slack_error(client.api_call, "views.open", json=payload)
+    assert error.response["error"] == "invalid_arguments"
+    message = error.response["response_metadata"]["messages"][0]
+    assert message.startswith("[ERROR] ") and "[json-pointer:/view" in message
+    assert fake.views() == []
+
+
+def test_views_open_accepts_input_blocks_with_common_elements(client: WebClient, fake: FakeSlack) -> None:
+    """Input blocks with text, select, user, checkbox, date and time elements are valid modal content."""
+    blocks = [
+        input_block("title", {"type": "plain_text_input", "action_id": "title", "multiline": False}),
+        input_block(
+            "severity",
+            {
+                "type": "static_select",
+                "action_id": "severity",
+                "options": [option("sev1"), option("sev2")],
+                "initial_option": option("sev2"),
+            },
+        ),
+        input_block("commander", {"type": "users_select", "action_id": "commander"}),
+        input_block("flags", {"type": "checkboxes", "action_id": "flags", "options": [option("customer")]}),
+        input_block("date", {"type": "datepicker", "action_id": "date", "initial_date": "2024-05-01"}),
+        input_block("time", {"type": "timepicker", "action_id": "time", "initial_time": "09:30"}),
+    ]
+    blocks[2]["optional"] = True
+    view = client.views_open(trigger_id=trigger_id(), view=modal(blocks=blocks))["view"]
+    assert view["blocks"] == blocks
+    assert fake.views()[0]["blocks"] == blocks
+
+
+# --- conversations.history / conversations.replies -------------------------------------------
+
+
+def test_history_returns_top_level_messages_newest_first(reader: FakeSlack) -> None:
+    """history lists top-level messages (human ones too) newest first, without thread replies."""
+    client = client_for(reader)
+    channel = reader.add_channel("ops", members=[reader.bot_user_id, "U0ALICE"])
+    first = client.chat_postMessage(channel=channel, text="one")["ts"]
+    client.chat_postMessage(channel=channel, text="reply", thread_ts=first)
+    human = reader.post_as_user(channel, "U0ALICE", "from alice")
+    blocks = [section("three")]
+    third = client.chat_postMessage(channel=channel, text="three", blocks=blocks)["ts"]
+    client.pins_add(channel=channel, timestamp=first)
+    response = client.conversations_history(channel=channel)
+    messages = response["messages"]
+    assert [m["ts"] for m in messages] == [third, human, first]
+    assert [m["user"] for m in messages] == [reader.bot_user_id, "U0ALICE", reader.bot_user_id]
+    assert messages[0]["type"] == "message" and messages[0]["blocks"] == blocks
+    assert (messages[2]["thread_ts"], messages[2]["reply_count"]) == (first, 1)
+    assert "thread_ts" not in messages[1] and "blocks" not in messages[1]
+    assert (response["has_more"], response["pin_count"]) == (False, 1)
+    assert response["response_metadata"]["next_cursor"] == ""
+
+
+def test_history_latest_inclusive_limit_one_fetches_exactly_that_message(reader: FakeSlack) -> None:
+    """latest=ts, inclusive=true, limit=1 returns just the message at ts; without inclusive the one before."""
+    client = client_for(reader)
+    channel = reader.add_channel("ops", members=[reader.bot_user_id])
+    stamps = [client.chat_postMessage(channel=channel, text=f"m{i}")["ts"] for i in range(3)]
+    client.chat_update(channel=channel, ts=stamps[1], text="m1 edited")
+    response = client.conversations_history(channel=channel, latest=stamps[1], inclusive=True, limit=1)
+    assert [m["text"] for m in response["messages"]] == ["m1 edited"]
+    assert response["messages"][0]["edited"]["user"] == reader.bot_user_id
+    assert response["has_more"] is True
+    older = client.conversations_history(channel=channel, latest=stamps[1], limit=1)["messages"]
+    assert [m["ts"] for m in older] == [stamps[0]]
+    newer = client.conversations_history(channel=channel, oldest=stamps[1])["messages"]
+    assert [m["ts"] for m in newer] == [stamps[2]]
+    both = client.conversations_history(channel=channel, oldest=stamps[0], latest=stamps[2], inclusive=True)
+    assert [m["ts"] for m in both["messages"]] == stamps[::-1]
+
+
+def test_history_pages_with_limit_and_cursor(reader: FakeSlack) -> None:
+    """limit bounds each page; next_cursor resumes where the page stopped; bad values are rejected."""
+    client = client_for(reader)
+    channel = reader.add_channel("ops", members=[reader.bot_user_id])
+    stamps = [client.chat_postMessage(channel=channel, text=f"m{i}")["ts"] for i in range(5)]
+    seen, cursor = [], None
+    for _ in range(3):  # bounded: a cursor that does not advance must fail, not loop
+        response = client.conversations_history(channel=channel, limit=2, cursor=cursor)
+        seen += [m["ts"] for m in response["messages"]]
+        cursor = response["response_metadata"]["next_cursor"]
+        assert response["has_more"] is bool(cursor)
+    assert seen == stamps[::-1] and cursor == ""
+    assert error_of(client.conversations_history, channel=channel, cursor="bogus") == "invalid_cursor"
+    assert error_of(client.conversations_history, channel=channel, latest="soon") == "invalid_ts_latest"
+    assert error_of(client.conversations_history, channel=channel, limit="many") == "invalid_arguments"
+
+
+def test_history_not_in_channel_and_unknown_channels(reader: FakeSlack) -> None:
+    """A public channel the bot is not in is not_in_channel; unknown or hidden private ones channel_not_found."""
+    client = client_for(reader)
+    public = reader.add_channel("general", members=["U0ALICE"])
+    secret = reader.add_channel("secret", is_private=True, members=["U0ALICE"])
+    assert error_of(client.conversations_history, channel=public) == "not_in_channel"
+    assert error_of(client.conversations_history, channel=secret) == "channel_not_found"
+    assert error_of(client.conversations_history, channel="C404") == "channel_not_found"
+
+
+def test_history_needs_the_history_scope_for_the_channel_type(client: WebClient, fake: FakeSlack) -> None:
+    """Without any history scope history is missing_scope; a private channel needs groups:history."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    error = slack_error(client.conversations_history, channel=channel)
+    assert (error.response["error"], error.response["needed"]) == (
+        "missing_scope",
+        "channels:history,groups:history",
+    )
+    with FakeSlack(scopes=DEFAULT_SCOPES | {"channels:history"}) as public_only:
+        public = public_only.add_channel("ops", members=[public_only.bot_user_id])
+        private = public_only.add_channel("secret", is_private=True, members=[public_only.bot_user_id])
+        limited = client_for(public_only)
+        assert limited.conversations_history(channel=public)["messages"] == []
+        error = slack_error(limited.conversations_history, channel=private)
+        assert (error.response["error"], error.response["needed"]) == ("missing_scope", "groups:history")
+        assert error_of(limited.conversations_replies, channel=private, ts="1.000001") == "missing_scope"
+
+
+def test_replies_returns_parent_then_replies_oldest_first(reader: FakeSlack) -> None:
+    """replies gives the parent then its replies in order; a reply's ts selects its thread; paging works."""
+    client = client_for(reader)
+    channel = reader.add_channel("ops", members=[reader.bot_user_id, "U0ALICE"])
+    parent = client.chat_postMessage(channel=channel, text="Incident declared")["ts"]
+    other = client.chat_postMessage(channel=channel, text="unrelated")["ts"]
+    replies = [client.chat_postMessage(channel=channel, text="bot reply", thread_ts=parent)["ts"]]
+    replies.append(reader.post_as_user(channel, "U0ALICE", "alice reply", thread_ts=parent))
+    replies.append(client.chat_postMessage(channel=channel, text="last", thread_ts=parent)["ts"])
+    response = client.conversations_replies(channel=channel, ts=parent)
+    messages = response["messages"]
+    assert [m["ts"] for m in messages] == [parent, *replies]
+    assert messages[0]["reply_count"] == 3 and messages[0]["latest_reply"] == replies[-1]
+    assert messages[0]["reply_users"] == [reader.bot_user_id, "U0ALICE"]
+    assert all(m["thread_ts"] == parent for m in messages)
+    assert messages[2]["user"] == "U0ALICE" and messages[2]["parent_user_id"] == reader.bot_user_id
+    by_reply = client.conversations_replies(channel=channel, ts=replies[1])["messages"]
+    assert [m["ts"] for m in by_reply] == [parent, *replies]
+    lone = client.conversations_replies(channel=channel, ts=other)
+    assert ([m["ts"] for m in lone["messages"]], lone["has_more"]) == ([other], False)
+    first_page = client.conversations_replies(channel=channel, ts=parent, limit=2)
+    assert [m["ts"] for m in first_page["messages"]] == [parent, replies[0]] and first_page["has_more"]
+    cursor = first_page["response_metadata"]["next_cursor"]
+    rest = client.conversations_replies(channel=channel, ts=parent, limit=2, cursor=cursor)
+    assert [m["ts"] for m in rest["messages"]] == replies[1:] and rest["has_more"] is False
+    after = client.conversations_replies(channel=channel, ts=parent, oldest=replies[0])["messages"]
+    assert [m["ts"] for m in after] == [parent, *replies[1:]]
+
+
+def test_replies_unknown_ts_is_thread_not_found(reader: FakeSlack) -> None:
+    """A ts that names no message in the channel gets thread_not_found; a missing ts invalid_arguments."""
+    client = client_for(reader)
+    channel = reader.add_channel("ops", members=[reader.bot_user_id])
+    assert error_of(client.conversations_replies, channel=channel, ts="1.000001") == "thread_not_found"
+    assert (
+        error_of(client.api_call, "conversations.replies", params={"channel": channel}) == "invalid_arguments"
+    )
+
+
+# --- private channels and helpers -----------------------------------------------------------
+
+
+def test_private_channel_workflow_with_extra_scopes() -> None:
+    """With groups:write and groups:history a private incident channel can be run end to end."""
+    scopes = DEFAULT_SCOPES | {"groups:write", "groups:history", "channels:history", "reactions:read"}
+    with FakeSlack(scopes=scopes) as server:
+        server.add_user("U0ALICE", "alice")
+        client = client_for(server)
+        channel = client.conversations_create(name="inc-secret", is_private=True)["channel"]["id"]
+        client.conversations_invite(channel=channel, users="U0ALICE")
+        client.conversations_setTopic(channel=channel, topic="SEV1")
+        ts = client.chat_postMessage(channel=channel, text="private update")["ts"]
+        assert [m["ts"] for m in client.conversations_history(channel=channel)["messages"]] == [ts]
+        snapshot = server.channel(channel)
+        assert (snapshot.is_private, snapshot.topic, "U0ALICE" in snapshot.members) == (True, "SEV1", True)
+    with FakeSlack(scopes=DEFAULT_SCOPES - {"groups:write"}) as limited:
+        client = client_for(limited)
+        error = slack_error(client.conversations_create, name="inc-secret", is_private=True)
+        assert (error.response["error"], error.response["needed"]) == ("missing_scope", "groups:write")
+        assert client.conversations_create(name="inc-public")["ok"] is True
+
+
+def test_message_helper_returns_copies_and_post_as_user_rules(client: WebClient, fake: FakeSlack) -> None:
+    """message() returns a deep copy or None; post_as_user only threads under top-level messages."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id, "U0ALICE"])
+    parent = client.chat_postMessage(channel=channel, text="parent")["ts"]
+    reply = fake.post_as_user(channel, "U0ALICE", "on it", thread_ts=parent, blocks=[section("on it")])
+    found = fake.message(channel, reply)
+    assert found is not None and (found.user, found.thread_ts, found.blocks) == (
+        "U0ALICE",
+        parent,
+        [section("on it")],
+    )
+    found.text = "changed"
+    assert fake.message(channel, reply).text == "on it"
+    assert fake.message(channel, "1.000001") is None
+    with pytest.raises(ValueError):
+        fake.post_as_user(channel, "U0ALICE", "nested", thread_ts=reply)
+    with pytest.raises(ValueError):
+        fake.post_as_user(channel, "U0ALICE", "bad", blocks=[{"type": "fancy_widget"}])
+    with pytest.raises(KeyError):
+        fake.message("C404", parent)
 
 
 # --- failures, retries and rate limits ------------------------------------------------------

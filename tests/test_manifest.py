@@ -47,4 +47,16 @@ def test_manifest_declares_the_slash_command_the_code_listens_to():
 
 def test_manifest_scopes_are_exactly_what_the_code_calls():
     """No scope missing for a Web API method the bot calls, and none granted that it does not use."""
-    assert manifest_bot_scopes() == set(METHOD_SCOPES.values()) | EXTRA_SCOPES
+    needed = {scope for scopes in METHOD_SCOPES.values() for scope in scopes}
+    assert manifest_bot_scopes() == needed | EXTRA_SCOPES
+
+
+def test_manifest_interactivity_and_events_match_the_code():
+    """Interactivity and event URLs point at the bot's endpoint; the bot events are the ones it handles."""
+    from bot.slack import ids
+
+    settings = load_manifest()["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
+    assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == sorted(ids.EVENTS)

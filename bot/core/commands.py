@@ -85,6 +85,8 @@ def _first_word(rest: str) -> tuple[str, str]:
 
 
 def _parse_declare(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    if not rest:
+        return Command(verb=verb)  # no text at all: the declare modal asks for everything
     head, tail = _first_word(rest)
     severity = None
     if head.lower() in severities:
@@ -95,11 +97,11 @@ def _parse_declare(verb: str, incident: int | None, rest: str, severities: tuple
             usage=usage_for(verb),
         )
     title = " ".join(rest.split())
-    _check_title(title)
+    check_title(title)
     return Command(verb=verb, severity=severity, text=title)
 
 
-def _check_title(title: str) -> None:
+def check_title(title: str) -> None:
     if not title:
         raise UserError("An incident needs a title: what is broken?", usage=usage_for("declare"))
     if len(title) > MAX_TITLE_LENGTH:

@@ -17,6 +17,10 @@ class TransitionRefused(UserError):
     """The command is well-formed but makes no sense for the incident as it stands."""
 
 
+class NotAllowed(UserError):
+    """The person may not do this to this incident."""
+
+
 @dataclass(frozen=True)
 class Decision:
     events: list[NewEvent] = field(default_factory=list)
@@ -24,26 +28,88 @@ class Decision:
 
 
 def decide_declare(
-    command: Command, actor: str, now: datetime, policy: Policy, origin_channel: str | None
+    command: Command,
+    actor: str,
+    now: datetime,
+    policy: Policy,
+    origin_channel: str | None,
+    *,
+    commander: str | None = None,
+    impact: str | None = None,
+    private: bool = False,
+    source: str | None = None,
 ) -> list[NewEvent]:
     severity = command.severity or policy.default_severity
     level = policy.severity(severity)
-    data = {
+    data: dict[str, object] = {
         "title": command.text,
         "severity": severity,
-        "commander": actor,
+        "commander": commander or actor,
         "responders": sorted(set(level.responders)),
         "origin_channel": origin_channel,
     }
+    if impact:
+        data["impact"] = impact
+    if private:
+        data["private"] = True
+    if source:
+        data["source"] = source
     return [NewEvent(ev.INCIDENT_DECLARED, actor, now, data)]
 
 
-def decide(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
-    """Decide a command that changes an existing incident."""
+def decide(
+    state: IncidentState,
+    command: Command,
+    actor: str,
+    now: datetime,
+    policy: Policy,
+    extra: dict[str, object] | None = None,
+) -> Decision:
+    """Decide a command that changes an existing incident.
+
+    `extra` carries fields a modal adds (impact, root cause, ...) and `source`, the id of the Slack
+    delivery (a view or an event) that asked: the same source is never applied twice.
+    """
     handler = _HANDLERS.get(command.verb)
     if handler is None:
         raise ValueError(f"{command.verb!r} is not a command that changes an incident")
-    return handler(state, command, actor, now, policy)
+    extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
+    if extra.get("source") in state.sources:
+        return Decision(reply=f"That was already applied to {state.key}.")
+    decision = handler(state, command, actor, now, policy)
+    if not extra:
+        return decision
+    events = [NewEvent(e.type, e.actor, e.at, {**e.data, **extra}) for e in decision.events]
+    return Decision(events, decision.reply)
+
+
+def decide_pin(
+    state: IncidentState,
+    message: dict[str, str],
+    actor: str,
+    now: datetime,
+    source: str,
+) -> list[NewEvent]:
+    """📌 on a channel message puts it on the timeline, with its own time, author and text."""
+    if source in state.sources or message["message_ts"] in state.pins:
+        return []
+    return [NewEvent(ev.MESSAGE_PINNED, actor, now, {**message, "source": source})]
+
+
+def decide_unpin(
+    state: IncidentState, message_ts: str, actor: str, now: datetime, source: str
+) -> list[NewEvent]:
+    if source in state.sources or message_ts not in state.pins:
+        return []
+    return [NewEvent(ev.MESSAGE_UNPINNED, actor, now, {"message_ts": message_ts, "source": source})]
+
+
+def check_may_close(state: IncidentState, actor: str, verb: str, policy: Policy) -> None:
+    if policy.resolve_by == "commander" and state.commander and actor != state.commander:
+        raise NotAllowed(
+            f"Only the commander of {state.key}, <@{state.commander}>, can {verb} it. "
+            f"Ask them, or take the role with `/incident role {state.key} commander @you`."
+        )
 
 
 def _refuse_if_resolved(state: IncidentState, verb: str) -> None:
@@ -119,6 +185,7 @@ def _mitigate(state: IncidentState, command: Command, actor: str, now: datetime,
 
 
 def _resolve(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    check_may_close(state, actor, "resolve", policy)
     if state.is_resolved:
         at = state.resolved_at.strftime("%Y-%m-%d %H:%M UTC") if state.resolved_at else "?"
         raise TransitionRefused(f"{state.key} was already resolved at {at}.", usage=usage_for("reopen"))
@@ -129,6 +196,7 @@ def _resolve(state: IncidentState, command: Command, actor: str, now: datetime, 
 
 
 def _reopen(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    check_may_close(state, actor, "reopen", policy)
     if not state.is_resolved:
         raise TransitionRefused(f"{state.key} is still open ({state.status}).", usage=usage_for(command.verb))
     return Decision(

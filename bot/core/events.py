@@ -35,6 +35,11 @@ LIFECYCLE_TYPES = frozenset(
     }
 )
 
+# Messages of the incident channel put on (or taken off) the timeline with a 📌 reaction.
+MESSAGE_PINNED = "MessagePinned"
+MESSAGE_UNPINNED = "MessageUnpinned"
+TIMELINE_TYPES = LIFECYCLE_TYPES | {MESSAGE_PINNED, MESSAGE_UNPINNED}
+
 # What the heartbeat decided to say unprompted (a status update, a reminder); `key` names the slot.
 NOTICE_DUE = "NoticeDue"
 
@@ -63,7 +68,7 @@ SLACK_TYPES = frozenset(
     }
 )
 
-ALL_TYPES = LIFECYCLE_TYPES | SLACK_TYPES | {NOTICE_DUE}
+ALL_TYPES = TIMELINE_TYPES | SLACK_TYPES | {NOTICE_DUE}
 # All that due-work rules read: what people did and what the bot already decided to say.
 SCHEDULE_TYPES = LIFECYCLE_TYPES | {NOTICE_DUE}
 

@@ -63,7 +63,8 @@ def owed_slack_work(state: IncidentState) -> list[Owed]:
             owed.append(Owed(UPDATE_SUMMARY, seq=state.last_lifecycle_seq))
     if state.topic_set_for < state.topic_seq:
         owed.append(Owed(SET_TOPIC, seq=state.topic_seq))
-    if state.announcement_ts is None:
+    # A private incident (say, a security one) is not announced in the central channel.
+    if state.announcement_ts is None and not state.private:
         owed.append(Owed(ANNOUNCE))
     for event in state.timeline:
         if event.type not in POSTED_TYPES:

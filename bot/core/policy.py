@@ -50,6 +50,8 @@ class Policy:
     channel_prefix: str = "inc"
     announcement_channel: str = "#incidents"
     schedule: Schedule = field(default_factory=Schedule)
+    # Who may resolve or reopen: "commander" (the incident's current commander) or "anyone".
+    resolve_by: str = "commander"
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.severities]
@@ -57,6 +59,8 @@ class Policy:
             raise ValueError("severity names must be unique and at least one must exist")
         if self.default_severity not in names:
             raise ValueError(f"default severity {self.default_severity!r} is not one of {names}")
+        if self.resolve_by not in ("commander", "anyone"):
+            raise ValueError(f"resolve_by must be commander or anyone, not {self.resolve_by!r}")
 
     @property
     def severity_names(self) -> tuple[str, ...]:

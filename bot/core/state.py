@@ -37,7 +37,14 @@ class IncidentState:
     last_human_update_at: datetime | None = None
     notices: list[Event] = field(default_factory=list)
     notice_keys: set[str] = field(default_factory=set)
+    impact: str | None = None
+    root_cause: str | None = None
+    impact_ended_at: str | None = None
+    # Channel messages on the timeline (📌), by message ts; and Slack deliveries already applied.
+    pins: dict[str, Event] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)
     # What the bot already did in Slack.
+    private: bool = False
     channel_id: str | None = None
     channel_name: str | None = None
     invited: set[str] = field(default_factory=set)
@@ -95,6 +102,8 @@ def replay(events: Iterable[Event]) -> IncidentState:
         origin_channel=d.get("origin_channel"),
         responders=set(d.get("responders", ())),
         roles={"commander": d.get("commander") or first.actor},
+        impact=d.get("impact"),
+        private=bool(d.get("private", False)),
     )
     _note(state, first)
     state.topic_seq = first.seq
@@ -108,7 +117,10 @@ def _note(state: IncidentState, event: Event) -> None:
     state.last_seq = event.seq
     if event.type in ev.LIFECYCLE_TYPES:
         state.last_lifecycle_seq = event.seq
+    if event.type in ev.TIMELINE_TYPES:
         state.timeline.append(event)
+    if event.data.get("source"):
+        state.sources.add(event.data["source"])
 
 
 def _restart_cadence(state: IncidentState, at: datetime, *, human: bool) -> None:
@@ -134,6 +146,7 @@ def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branc
             state.topic_seq = event.seq
         state.last_update_at = event.at
         state.last_update_text = d.get("message")
+        state.impact = d.get("impact") or state.impact
     elif t == ev.SEVERITY_CHANGED:
         state.severity = d["to"]
         state.responders |= set(d.get("responders", ()))
@@ -152,12 +165,18 @@ def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branc
         state.status = "resolved"
         state.resolved_at = event.at
         state.resolution = d.get("summary")
+        state.root_cause = d.get("root_cause") or state.root_cause
+        state.impact_ended_at = d.get("impact_ended_at")
         state.topic_seq = event.seq
     elif t == ev.INCIDENT_REOPENED:
         state.status = "investigating"
         state.resolved_at = None
         state.resolution = None
         state.topic_seq = event.seq
+    elif t == ev.MESSAGE_PINNED:
+        state.pins[d["message_ts"]] = event
+    elif t == ev.MESSAGE_UNPINNED:
+        state.pins.pop(d["message_ts"], None)
     elif t == ev.NOTICE_DUE:
         state.notices.append(event)
         state.notice_keys.add(d["key"])

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from bot.errors import ConfigError
+from bot.slack.ids import IDS
 
 # Slack's own markup that user text may carry on purpose: mentions, channel links, links.
 _SLACK_MARKUP = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|https?://[^<>\s|]+)(?:\|[^<>]*)?>")
@@ -80,6 +81,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(mrkdwn=escape_mrkdwn, clip=clip, hhmm=hhmm, when=when, duration=duration)
+        self.env.globals["ids"] = IDS
 
     def text(self, name: str, **context: Any) -> str:
         try:
@@ -88,11 +90,20 @@ class Renderer:
             raise ConfigError(f"template {name} failed: {exc}") from exc
 
     def blocks(self, name: str, **context: Any) -> list[dict[str, Any]]:
-        rendered = self.text(name, **context)
-        try:
-            value = json.loads(rendered)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"template {name} did not render valid JSON: {exc}") from exc
+        value = self._json(name, context)
         if not isinstance(value, list):
             raise ConfigError(f"template {name} must render a JSON list of blocks")
         return value
+
+    def view(self, name: str, **context: Any) -> dict[str, Any]:
+        value = self._json(name, context)
+        if not isinstance(value, dict) or value.get("type") != "modal":
+            raise ConfigError(f"template {name} must render a JSON modal view")
+        return value
+
+    def _json(self, name: str, context: dict[str, Any]) -> Any:
+        rendered = self.text(name, **context)
+        try:
+            return json.loads(rendered)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"template {name} did not render valid JSON: {exc}") from exc

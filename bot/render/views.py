@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core.commands import USAGE
 from bot.core.events import Event
-from bot.core.policy import Policy
+from bot.core.policy import UPDATE_STATUSES, Policy
 from bot.core.schedule import NOTICE_KINDS
 from bot.core.state import IncidentState
 from bot.render.renderer import Renderer
@@ -33,6 +33,8 @@ def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str
         "mitigated_at": state.mitigated_at,
         "resolved_at": state.resolved_at,
         "resolution": state.resolution,
+        "impact": state.impact,
+        "root_cause": state.root_cause,
         "last_update_at": state.last_update_at,
         "last_update_text": state.last_update_text,
         "duration_seconds": (end - state.declared_at).total_seconds() if end else None,
@@ -70,7 +72,29 @@ class Messages:
         self.policy = policy
 
     def summary_blocks(self, state: IncidentState, now: datetime) -> list[dict[str, Any]]:
-        return self.renderer.blocks("summary.json.j2", incident=incident_view(state, now))
+        return self.renderer.blocks(
+            "summary.json.j2", incident=incident_view(state, now), severities=self.policy.severities
+        )
+
+    def declare_modal(self, user: str, origin_channel: str | None) -> dict[str, Any]:
+        return self.renderer.view(
+            "declare_modal.json.j2",
+            user=user,
+            origin_channel=origin_channel,
+            severities=self.policy.severities,
+            default_severity=self.policy.default_severity,
+        )
+
+    def update_modal(self, state: IncidentState) -> dict[str, Any]:
+        return self.renderer.view(
+            "update_modal.json.j2", incident=incident_view(state), statuses=UPDATE_STATUSES
+        )
+
+    def mitigate_modal(self, state: IncidentState) -> dict[str, Any]:
+        return self.renderer.view("mitigate_modal.json.j2", incident=incident_view(state))
+
+    def resolve_modal(self, state: IncidentState) -> dict[str, Any]:
+        return self.renderer.view("resolve_modal.json.j2", incident=incident_view(state))
 
     def summary_text(self, state: IncidentState) -> str:
         return self.renderer.text("summary_fallback.txt.j2", incident=incident_view(state))
@@ -110,7 +134,7 @@ class Messages:
         )
 
 
-def sample_incident(now: datetime) -> tuple[IncidentState, list[Event]]:
+def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState, list[Event]]:
     """An incident that has been through every step, for checking templates at start-up."""
     from bot.core import events as ev
     from bot.core.state import replay
@@ -129,6 +153,8 @@ def sample_incident(now: datetime) -> tuple[IncidentState, list[Event]]:
         *[(ev.NOTICE_DUE, _sample_notice(kind, now)) for kind in NOTICE_KINDS],
         (ev.INCIDENT_RESOLVED, {"summary": "s"}),
     ]
+    if not resolved:
+        steps = steps[:3]
     events = [Event(0, i, t, "U0SAMPLE", now, d) for i, (t, d) in enumerate(steps, 1)]
     return replay(events), events
 
@@ -160,10 +186,20 @@ def check_templates(messages: Messages, now: datetime) -> None:
     from bot.errors import ConfigError
 
     state, events = sample_incident(now)
+    open_state, _ = sample_incident(now, resolved=False)
     outputs = {
-        "summary.json.j2": messages.summary_blocks(state, now),
+        "summary.json.j2": messages.summary_blocks(open_state, now),
         "announcement.json.j2": messages.announcement_blocks(state),
     }
+    views = {
+        "declare_modal.json.j2": messages.declare_modal("U0SAMPLE", "C0SAMPLE"),
+        "update_modal.json.j2": messages.update_modal(open_state),
+        "mitigate_modal.json.j2": messages.mitigate_modal(open_state),
+        "resolve_modal.json.j2": messages.resolve_modal(open_state),
+    }
+    messages.summary_blocks(state, now)
+    for name, view in views.items():
+        outputs[name] = view["blocks"]
     messages.summary_text(state)
     messages.announcement_text(state)
     messages.topic(state)

@@ -33,18 +33,21 @@ MAX_TOPIC = 250
 # Invite answers that will never change by retrying: record them and move on.
 FINAL_INVITE_ERRORS = {"already_in_channel", "cant_invite_self", "user_not_found", "user_is_restricted"}
 
-# Every Web API method the bot calls, with the bot scope each needs. manifest.yml must grant
-# exactly these (plus `commands`); tests/test_manifest.py keeps the two in step.
+# Every Web API method the bot calls, with the bot scopes it needs (public channels, then
+# private ones). manifest.yml must grant exactly these plus EXTRA_SCOPES; tests/test_manifest.py
+# keeps the two in step.
 METHOD_SCOPES = {
-    "conversations.create": "channels:manage",
-    "conversations.invite": "channels:manage",
-    "conversations.setTopic": "channels:manage",
-    "chat.postMessage": "chat:write",
-    "chat.update": "chat:write",
-    "pins.add": "pins:write",
+    "conversations.create": ("channels:manage", "groups:write"),
+    "conversations.invite": ("channels:manage", "groups:write"),
+    "conversations.setTopic": ("channels:manage", "groups:write"),
+    "conversations.history": ("channels:history", "groups:history"),
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "pins.add": ("pins:write",),
+    "views.open": (),
 }
-# Posting the announcement to a public channel the bot was never invited to.
-EXTRA_SCOPES = {"chat:write.public", "commands"}
+# Slash commands; posting the announcement without being invited; receiving reaction events.
+EXTRA_SCOPES = {"commands", "chat:write.public", "reactions:read"}
 
 
 def make_client(token: str, base_url: str, *, max_retries: int = 3) -> WebClient:
@@ -84,7 +87,7 @@ class SlackNotifier:
         for attempt in range(MAX_NAME_ATTEMPTS):
             name = channel_name_for(state.number, state.title, self.policy.channel_prefix, attempt)
             try:
-                response = self.client.conversations_create(name=name, is_private=False)
+                response = self.client.conversations_create(name=name, is_private=state.private)
             except SlackApiError as exc:
                 if exc.response.get("error") == "name_taken":
                     continue

@@ -16,7 +16,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from bot.core.events import Event, NewEvent
 from bot.core.state import IncidentState, replay
-from bot.errors import ConcurrencyConflict
+from bot.errors import ConcurrencyConflict, DuplicateDelivery
 from bot.store.db import WRITE, UTCDateTime
 
 
@@ -84,7 +84,18 @@ class CounterRow(SQLModel, table=True):
     value: int
 
 
+class DeliveryRow(SQLModel, table=True):
+    """Slack deliveries that created an incident (a submitted declare modal), so a resubmission
+    of the same view cannot declare it twice."""
+
+    __tablename__ = "deliveries"
+
+    key: str = Field(primary_key=True, max_length=128)
+    incident: int
+
+
 EVENTS = EventRow.__table__
+DELIVERIES = DeliveryRow.__table__
 INCIDENTS = IncidentRow.__table__
 LEASES = LeaseRow.__table__
 COUNTERS = CounterRow.__table__
@@ -156,22 +167,31 @@ class EventStore:
         with self._write_lock, self._writer.begin() as conn:
             yield conn
 
-    def declare(self, new: NewEvent, next_due_at: datetime | None = None) -> Event:
+    def declare(self, new: NewEvent, next_due_at: datetime | None = None, source: str | None = None) -> Event:
         """Store a declaration under the next incident number (a counter row, so concurrent
-        declares wait on each other instead of colliding and retrying)."""
+        declares wait on each other instead of colliding and retrying). With `source`, a second
+        declaration from the same Slack delivery raises DuplicateDelivery instead."""
         for _ in range(5):
             try:
                 with self._write() as conn:
                     number = self._next_number(conn)
                     event = Event(number, 1, new.type, new.actor, new.at, dict(new.data))
+                    if source:
+                        conn.execute(insert(DELIVERIES).values(key=source, incident=number))
                     conn.execute(INSERT_EVENTS, [_row(event)])
                     conn.execute(
                         INSERT_INCIDENT, {"number": number, **head_of(replay([event]), True, next_due_at)}
                     )
                     return event
             except IntegrityError:
+                if source and (earlier := self.delivered(source)) is not None:
+                    raise DuplicateDelivery(earlier) from None
                 continue  # two processes created the counter row at once; the next try finds it
         raise ConcurrencyConflict("could not allocate an incident number")
+
+    def delivered(self, source: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa_select(DELIVERIES.c.incident).where(DELIVERIES.c.key == source)).scalar()
 
     def _next_number(self, conn: Connection) -> int:
         bumped = conn.execute(BUMP_COUNTER, {"counter": "incident"}).scalar()

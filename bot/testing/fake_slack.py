@@ -9,6 +9,8 @@ channel names, membership, pins and edits.
 
 Documented choices where Slack is ambiguous or the fake is stricter:
 
+* ``team_id`` (sent by slack_sdk/Bolt clients as a default parameter) is accepted on every method
+  but must be the fake's own team, else invalid_arguments.
 * A ``token`` inside a JSON body is ignored (Slack wants the Authorization header) -> not_authed.
 * GET is accepted only for :data:`READ_METHODS`; other methods answer HTTP 405.
 * Only chat.postMessage/chat.postEphemeral resolve channel names; other methods need an ID.
@@ -17,11 +19,24 @@ Documented choices where Slack is ambiguous or the fake is stricter:
 * A response URL accepts 5 POSTs, then HTTP 404 ``used_url``; unknown ones HTTP 404
   ``expired_url``; invalid payloads HTTP 400.
 * :meth:`FakeSlack.channel` returns a deep-copied snapshot; transcript times are UTC.
-* Extra helper :meth:`FakeSlack.post_as_user` adds a message written by a human user.
+* Extra helper :meth:`FakeSlack.post_as_user` adds a message written by a human user;
+  :meth:`FakeSlack.message` and :meth:`FakeSlack.views` return deep-copied snapshots.
+* views.open: trigger ids are parsed as ``"<unix seconds>.<n>.<hex>"`` (the shape
+  ``bot.testing.slack_requests`` issues); a trigger is expired once the whole seconds between its
+  issue time and now exceed 3 (so real ages in (3 s, 4 s] may still pass), more than 1 s in the future
+  or unparseable is invalid_trigger_id, and it is consumed only by a successful call.  Views are
+  validated strictly (unknown view properties are rejected); submit is required with input blocks.
+* conversations.history/replies: without ``latest`` there is no upper bound (Slack: "now");
+  ``limit`` 0 or absent means 100, above 999 is clamped, anything else non-integer is
+  invalid_arguments.  Cursors are opaque ``next_ts`` cursors that resume at the next message.
+  replies always starts its first page with the thread parent (ranges filter replies only) and a
+  reply's ts selects its whole thread.  Broadcast replies are not modelled (history omits them).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import re
@@ -31,6 +46,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NoReturn
@@ -69,9 +85,15 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
     ),
     "pins.add": _names("token channel timestamp"),
     "users.info": _names("token user include_locale"),
+    "views.open": _names("token trigger_id view"),
+    "conversations.history": _names("token channel latest oldest inclusive limit cursor"),
+    "conversations.replies": _names("token channel ts latest oldest inclusive limit cursor"),
 }
 # Parameters allowed although the 2020 OpenAPI spec lacks them (each needs a reason).
-METHOD_PARAM_EXTRAS: dict[str, frozenset[str]] = {}
+# team_id: slack_sdk's WebClient(team_id=...) -- which Bolt builds for every listener -- sends it as a
+# default parameter on every call (org-wide apps need it); the fake requires it to name its own team.
+METHOD_PARAM_EXTRAS: dict[str, frozenset[str]] = {method: _names("team_id") for method in METHOD_PARAMS}
+METHOD_PARAMS = {method: allowed | METHOD_PARAM_EXTRAS[method] for method, allowed in METHOD_PARAMS.items()}
 
 _PUBLIC_PRIVATE = frozenset({"channels:manage", "groups:write"})
 # Granular bot scopes, any one of which allows the method at all.
@@ -87,6 +109,9 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "chat.postEphemeral": frozenset({"chat:write"}),
     "pins.add": frozenset({"pins:write"}),
     "users.info": frozenset({"users:read"}),
+    "views.open": frozenset(),
+    "conversations.history": frozenset({"channels:history", "groups:history"}),
+    "conversations.replies": frozenset({"channels:history", "groups:history"}),
 }
 # method -> (scope needed for a public channel, scope needed for a private one)
 CHANNEL_TYPE_SCOPES: dict[str, tuple[str, str]] = {
@@ -94,15 +119,20 @@ CHANNEL_TYPE_SCOPES: dict[str, tuple[str, str]] = {
     "conversations.invite": ("channels:manage", "groups:write"),
     "conversations.setTopic": ("channels:manage", "groups:write"),
     "conversations.info": ("channels:read", "groups:read"),
+    "conversations.history": ("channels:history", "groups:history"),
+    "conversations.replies": ("channels:history", "groups:history"),
 }
-READ_METHODS: frozenset[str] = frozenset({"auth.test", "conversations.info", "users.info"})
+READ_METHODS: frozenset[str] = frozenset(
+    {"auth.test", "conversations.info", "users.info", "conversations.history", "conversations.replies"}
+)
 
 _STRING_PARAMS = _names(
     "channel name users topic text thread_ts ts timestamp user parse username icon_emoji icon_url"
+    " trigger_id cursor team_id"
 )
 _BOOL_PARAMS = _names(
     "is_private include_locale include_num_members reply_broadcast mrkdwn unfurl_links"
-    " unfurl_media link_names"
+    " unfurl_media link_names inclusive"
 )
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000
@@ -113,6 +143,18 @@ RATE_BURST = 5.0
 RESPONSE_URL_MAX_USES = 5
 _TEXT_LIMITS = {"section": 3000, "header": 150}
 _BUTTON_TEXT_LIMIT = 75
+MAX_MODAL_BLOCKS = 100
+MAX_VIEW_TEXT = 24  # title, submit and close
+MAX_PRIVATE_METADATA = 3000
+MAX_VIEW_BYTES = 250_000
+TRIGGER_TTL = 3
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 999
+_VIEW_KEYS = _names(
+    "type title blocks close submit private_metadata callback_id clear_on_close notify_on_close"
+    " external_id submit_disabled"
+)
+_TRIGGER_ID = re.compile(r"(\d+)\.(\d+)\.([0-9a-f]+)")
 
 
 @dataclass
@@ -136,6 +178,7 @@ class Message:
     blocks: list[Any] | None
     thread_ts: str | None
     edited: bool = False
+    edited_ts: str | None = None
 
 
 @dataclass
@@ -309,6 +352,138 @@ def validate_blocks(raw: Any, *, max_blocks: int = MAX_BLOCKS) -> list[dict[str,
     return blocks
 
 
+def _view_error(message: str, pointer: str = "") -> NoReturn:
+    _invalid_arguments(f"{message} [json-pointer:/view{pointer}]")
+
+
+def _check_view_text(view: dict[str, Any], key: str, *, required: bool) -> None:
+    """``view[key]`` must be a plain_text object of at most MAX_VIEW_TEXT characters."""
+    obj = view.get(key)
+    if obj is None:
+        if required:
+            _view_error(f"missing required field: {key}")
+        return
+    if (
+        not isinstance(obj, dict)
+        or obj.get("type") != "plain_text"
+        or not isinstance(obj.get("text"), str)
+        or not obj["text"]
+        or set(obj) - {"type", "text", "emoji"}
+        or not isinstance(obj.get("emoji", False), bool)
+    ):
+        _view_error("must be a plain_text object with non-empty text", f"/{key}")
+    if len(obj["text"]) > MAX_VIEW_TEXT:
+        _view_error(f"must be less than {MAX_VIEW_TEXT + 1} characters", f"/{key}/text")
+
+
+def validate_view(raw: Any) -> dict[str, Any]:
+    """Parse and validate a modal ``view`` (JSON string or dict) for views.open.
+
+    Raises SlackError ``invalid_arguments`` (Slack's code for bad views) or ``view_too_large``.
+    """
+    view = raw
+    if isinstance(raw, str):
+        try:
+            view = json.loads(raw)
+        except ValueError:
+            _view_error("view must be valid JSON")
+    if not isinstance(view, dict):
+        _view_error("must be an object")
+    for name in sorted(set(view) - _VIEW_KEYS):
+        _view_error(f"unsupported property '{name}'", f"/{name}")
+    if len(json.dumps(view)) > MAX_VIEW_BYTES:
+        raise SlackError("view_too_large")
+    if view.get("type") != "modal":
+        _view_error("must be 'modal' for views.open", "/type")
+    _check_view_text(view, "title", required=True)
+    _check_view_text(view, "submit", required=False)
+    _check_view_text(view, "close", required=False)
+    for key, limit in (
+        ("callback_id", MAX_ID),
+        ("external_id", MAX_ID),
+        ("private_metadata", MAX_PRIVATE_METADATA),
+    ):
+        value = view.get(key)
+        if key in view and not isinstance(value, str):
+            _view_error("must be a string", f"/{key}")
+        if isinstance(value, str) and len(value) > limit:
+            _view_error(f"must be less than {limit + 1} characters", f"/{key}")
+    for key in ("clear_on_close", "notify_on_close", "submit_disabled"):
+        if key in view and not isinstance(view[key], bool):
+            _view_error("must be a boolean", f"/{key}")
+    if "blocks" not in view:
+        _view_error("missing required field: blocks")
+    if not isinstance(view["blocks"], list):
+        _view_error("must be an array", "/blocks")
+    try:
+        validate_blocks(view["blocks"], max_blocks=MAX_MODAL_BLOCKS)
+    except SlackError as exc:  # Slack reports bad blocks in a view as invalid_arguments under /view
+        lines = exc.extra.get("response_metadata", {}).get("messages", [])
+        lines = [line.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks") for line in lines]
+        raise SlackError("invalid_arguments", response_metadata={"messages": lines}) from None
+    if "submit" not in view and any(block.get("type") == "input" for block in view["blocks"]):
+        _view_error("submit is required when the view has an input block", "/submit")
+    return view
+
+
+def _ts_param(params: dict[str, Any], name: str) -> Decimal | None:
+    """A ``latest``/``oldest`` timestamp as an exact Decimal; invalid_ts_<name> if malformed."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise InvalidOperation
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise SlackError(f"invalid_ts_{name}") from None
+    if not number.is_finite() or number < 0:
+        raise SlackError(f"invalid_ts_{name}")
+    return number
+
+
+def _time_window(params: dict[str, Any]) -> Callable[[str], bool]:
+    """Predicate on message ts for Slack's oldest/latest/inclusive arguments."""
+    oldest, latest = _ts_param(params, "oldest"), _ts_param(params, "latest")
+    inclusive = bool(_parse_bool(params.get("inclusive", False)))
+
+    def contains(ts: str) -> bool:
+        value = Decimal(ts)
+        above = oldest is None or value > oldest or (inclusive and value == oldest)
+        below = latest is None or value < latest or (inclusive and value == latest)
+        return above and below
+
+    return contains
+
+
+def _limit(params: dict[str, Any]) -> int:
+    raw = params.get("limit")
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
+        _invalid_arguments("expected a non-negative integer for 'limit'")
+    return min(int(raw), MAX_LIMIT) or DEFAULT_LIMIT
+
+
+def _encode_cursor(ts: str) -> str:
+    return base64.b64encode(f"next_ts:{ts}".encode()).decode()
+
+
+def _cursor_ts(params: dict[str, Any]) -> Decimal | None:
+    """The ts a cursor resumes at (inclusive), or None on the first page; invalid_cursor if bogus."""
+    raw = params.get("cursor")
+    if not raw:
+        return None
+    try:
+        prefix, _, ts = base64.b64decode(raw, validate=True).decode().partition(":")
+        resume = Decimal(ts)
+        if prefix != "next_ts" or not resume.is_finite():
+            raise ValueError(raw)
+        return resume
+    except (ValueError, binascii.Error, InvalidOperation):
+        raise SlackError("invalid_cursor") from None
+
+
 def _block_text_lines(blocks: list[Any]) -> list[str]:
     """Human-readable text of header/section/context/actions blocks."""
     lines: list[str] = []
@@ -444,6 +619,7 @@ class FakeSlack:
         self.latency = latency
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id.removeprefix("U")
+        self.app_id = "A" + bot_user_id.removeprefix("U")
         self.team_id = team_id
         self.post_rate_per_channel = post_rate_per_channel
         self._lock = threading.RLock()
@@ -454,6 +630,9 @@ class FakeSlack:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._responses: list[dict[str, Any]] = []
         self._response_uses: dict[str, int] = {}
+        self._views: list[dict[str, Any]] = []
+        self._used_triggers: set[str] = set()
+        self._view_seq = 0
         self._channel_seq = 0
         self._response_seq = 0
         self._last_ts_micros = 0
@@ -569,17 +748,48 @@ class FakeSlack:
         with self._lock:
             return copy.deepcopy(self._responses)
 
-    def post_as_user(self, channel_id: str, user_id: str, text: str, *, thread_ts: str | None = None) -> str:
-        """Add a message written by a (human) user, as if typed in Slack; returns ts."""
+    def post_as_user(
+        self,
+        channel_id: str,
+        user_id: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """Add a message written by a (human) user, as if typed in Slack; returns ts.
+
+        The message is stored like a posted one, so conversations.history/replies return it.
+        KeyError for an unknown channel or user; ValueError if ``thread_ts`` is not a top-level
+        message of the channel or ``blocks`` are invalid.
+        """
         with self._lock:
             if user_id not in self._users:
                 raise KeyError(user_id)
-            parents = self._channels[channel_id].messages
-            if thread_ts is not None and not any(m.ts == thread_ts for m in parents):
-                raise ValueError(f"no message {thread_ts} in {channel_id}")
-            message = Message(self._next_ts(), user_id, text, None, thread_ts)
-            self._channels[channel_id].messages.append(message)
+            chan = self._channels[channel_id]
+            if thread_ts is not None and not any(
+                m.ts == thread_ts and m.thread_ts is None for m in chan.messages
+            ):
+                raise ValueError(f"no top-level message {thread_ts} in {channel_id}")
+            if blocks is not None:
+                try:
+                    validate_blocks(blocks)
+                except SlackError as exc:
+                    raise ValueError(f"invalid blocks: {exc.extra}") from None
+            message = Message(self._next_ts(), user_id, text, copy.deepcopy(blocks), thread_ts)
+            chan.messages.append(message)
             return message.ts
+
+    def message(self, channel_id: str, ts: str) -> Message | None:
+        """A deep copy of the message with this ts (top-level or reply), or None; KeyError if no channel."""
+        with self._lock:
+            found = next((m for m in self._channels[channel_id].messages if m.ts == ts), None)
+            return copy.deepcopy(found)
+
+    def views(self) -> list[dict[str, Any]]:
+        """Deep copies of the views opened by views.open, in order, as the API returned them."""
+        with self._lock:
+            return copy.deepcopy(self._views)
 
     def transcript(self, channel_id: str) -> str:
         """Human-readable dump: header, messages, indented thread replies, 📌 pins."""
@@ -642,6 +852,8 @@ class FakeSlack:
         if token != self.token:
             raise SlackError("invalid_auth")
         _check_params(method, params)
+        if params.get("team_id", self.team_id) != self.team_id:
+            _invalid_arguments(f"team_id '{params['team_id']}' is not the token's team")
         self._check_scope(METHOD_SCOPES[method])
         handler: Callable[[dict[str, Any]], dict[str, Any]] = getattr(
             self, "_api_" + method.replace(".", "_")
@@ -764,7 +976,7 @@ class FakeSlack:
             data["num_members"] = len(chan.members)
         return data
 
-    def _message_json(self, msg: Message, edited_ts: str | None = None) -> dict[str, Any]:
+    def _message_json(self, msg: Message) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "message", "user": msg.user, "text": msg.text, "ts": msg.ts}
         data["team"] = self.team_id
         if msg.user == self.bot_user_id:
@@ -773,8 +985,25 @@ class FakeSlack:
             data["blocks"] = msg.blocks
         if msg.thread_ts is not None:
             data["thread_ts"] = msg.thread_ts
-        if edited_ts is not None:
-            data["edited"] = {"user": msg.user, "ts": edited_ts}
+        if msg.edited_ts is not None:
+            data["edited"] = {"user": msg.user, "ts": msg.edited_ts}
+        return data
+
+    def _stored_message_json(self, chan: Channel, msg: Message) -> dict[str, Any]:
+        """A message as conversations.history/replies show it, with thread and pin details."""
+        data = self._message_json(msg)
+        if msg.thread_ts is None:
+            replies = [m for m in chan.messages if m.thread_ts == msg.ts]
+            if replies:
+                users = list(dict.fromkeys(m.user for m in replies))
+                data |= {"thread_ts": msg.ts, "reply_count": len(replies), "reply_users_count": len(users)}
+                data |= {"reply_users": users, "latest_reply": replies[-1].ts}
+        else:
+            parent = next((m for m in chan.messages if m.ts == msg.thread_ts), None)
+            if parent is not None:
+                data["parent_user_id"] = parent.user
+        if msg.ts in chan.pins:
+            data["pinned_to"] = [chan.id]
         return data
 
     def _api_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -892,8 +1121,8 @@ class FakeSlack:
             msg.text = text
         if blocks is not None:
             msg.blocks = blocks or None
-        msg.edited = True
-        message = self._message_json(msg, edited_ts=self._next_ts())
+        msg.edited, msg.edited_ts = True, self._next_ts()
+        message = self._message_json(msg)
         return {"channel": chan.id, "ts": msg.ts, "text": msg.text, "message": message}
 
     def _api_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -906,6 +1135,85 @@ class FakeSlack:
         self._content(params)
         self._check_thread(chan, params.get("thread_ts") or None)
         return {"message_ts": self._next_ts()}
+
+    def _api_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._member_channel(params, "conversations.history")
+        contains, limit, resume = _time_window(params), _limit(params), _cursor_ts(params)
+        found = [
+            m
+            for m in sorted(chan.messages, key=lambda m: Decimal(m.ts), reverse=True)
+            if m.thread_ts is None and contains(m.ts) and (resume is None or Decimal(m.ts) <= resume)
+        ]
+        return self._page(chan, found, limit) | {
+            "pin_count": len(chan.pins),
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+        }
+
+    def _api_conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._member_channel(params, "conversations.replies")
+        ts = params.get("ts")
+        if not ts:
+            _invalid_arguments("missing required field: ts")
+        contains, limit, resume = _time_window(params), _limit(params), _cursor_ts(params)
+        found = next((m for m in chan.messages if m.ts == ts), None)
+        if found is None:
+            raise SlackError("thread_not_found")
+        parent = found if found.thread_ts is None else self._find_message(chan, found.thread_ts)
+        replies = [
+            m
+            for m in sorted(chan.messages, key=lambda m: Decimal(m.ts))
+            if m.thread_ts == parent.ts and contains(m.ts) and (resume is None or Decimal(m.ts) >= resume)
+        ]
+        return self._page(chan, ([parent] if resume is None else []) + replies, limit)
+
+    def _page(self, chan: Channel, found: list[Message], limit: int) -> dict[str, Any]:
+        page, rest = found[:limit], found[limit:]
+        return {
+            "messages": [self._stored_message_json(chan, m) for m in page],
+            "has_more": bool(rest),
+            "response_metadata": {"next_cursor": _encode_cursor(rest[0].ts) if rest else ""},
+        }
+
+    def _api_views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        trigger_id = params.get("trigger_id")
+        if not trigger_id:
+            _invalid_arguments("missing required field: trigger_id")
+        if not params.get("view"):
+            _invalid_arguments("missing required field: view")
+        if not isinstance(params["view"], str | dict):
+            _invalid_arguments("expected a JSON object for 'view'")
+        self._check_trigger(trigger_id)
+        view = copy.deepcopy(validate_view(params["view"]))
+        external_id = view.get("external_id", "")
+        if external_id and any(v["external_id"] == external_id for v in self._views):
+            raise SlackError("duplicate_external_id")
+        self._used_triggers.add(trigger_id)
+        self._view_seq += 1
+        view_id = f"V{self._view_seq:010d}"
+        opened: dict[str, Any] = {"id": view_id, "team_id": self.team_id, "type": "modal"}
+        opened |= {"blocks": view["blocks"], "private_metadata": view.get("private_metadata", "")}
+        opened |= {"callback_id": view.get("callback_id", ""), "state": {"values": {}}}
+        opened |= {"hash": f"{int(time.time())}.{self._view_seq:08x}", "title": view["title"]}
+        opened |= {"clear_on_close": view.get("clear_on_close", False)}
+        opened |= {"notify_on_close": view.get("notify_on_close", False)}
+        opened |= {"close": view.get("close"), "submit": view.get("submit")}
+        opened |= {"previous_view_id": None, "root_view_id": view_id, "app_id": self.app_id}
+        opened |= {"external_id": external_id, "app_installed_team_id": self.team_id, "bot_id": self.bot_id}
+        opened["submit_disabled"] = view.get("submit_disabled", False)
+        self._views.append(copy.deepcopy(opened))
+        return {"view": opened}
+
+    def _check_trigger(self, trigger_id: str) -> None:
+        """Slack's trigger rules: parseable, used once, at most TRIGGER_TTL seconds old."""
+        match = _TRIGGER_ID.fullmatch(trigger_id)
+        now = time.time()
+        if match is None or int(match[1]) > now + 1:
+            raise SlackError("invalid_trigger_id")
+        if trigger_id in self._used_triggers:
+            raise SlackError("exchanged_trigger_id")
+        if int(now) - int(match[1]) > TRIGGER_TTL:
+            raise SlackError("expired_trigger_id")
 
     def _api_pins_add(self, params: dict[str, Any]) -> dict[str, Any]:
         chan = self._member_channel(params, "pins.add")

@@ -58,7 +58,6 @@ class SlackRequestSender:
         secret: str | None = None,
     ) -> HttpReply:
         """A slash command, its fields in the order and encoding Slack uses."""
-        self._trigger += 1
         fields = [
             ("token", "legacy-verification-token"),
             ("team_id", self.team_id),
@@ -72,10 +71,133 @@ class SlackRequestSender:
             ("api_app_id", "A0INCIDENT"),
             ("is_enterprise_install", "false"),
             ("response_url", response_url),
-            ("trigger_id", f"{int(time.time())}.{self._trigger}.0123456789abcdef"),
+            ("trigger_id", self.trigger_id()),
         ]
         body = urlencode(fields).encode()
         return self.post(body, "application/x-www-form-urlencoded", timestamp=timestamp, secret=secret)
+
+    def trigger_id(self) -> str:
+        """A fresh trigger id, shaped like Slack's: `<issued unix seconds>.<n>.<hex>`."""
+        self._trigger += 1
+        return f"{int(time.time())}.{self._trigger}.0123456789abcdef"
+
+    def block_action(
+        self,
+        action_id: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        value: str | None = None,
+        selected: str | None = None,
+        response_url: str = "https://hooks.slack.com/actions/T0001/1/x",
+        block_id: str = "summary.actions",
+    ) -> HttpReply:
+        """A button press (value) or a static select choice (selected), as `payload=` JSON."""
+        if selected is not None:
+            action = {
+                "type": "static_select",
+                "action_id": action_id,
+                "block_id": block_id,
+                "selected_option": {"text": {"type": "plain_text", "text": selected}, "value": selected},
+                "action_ts": f"{time.time():.6f}",
+            }
+        else:
+            action = {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "text": {"type": "plain_text", "text": action_id, "emoji": True},
+                "action_ts": f"{time.time():.6f}",
+            }
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "example"},
+            "user": {
+                "id": user_id,
+                "username": user_id.lower(),
+                "name": user_id.lower(),
+                "team_id": self.team_id,
+            },
+            "api_app_id": "A0INCIDENT",
+            "token": "legacy-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": False,
+            },
+            "trigger_id": self.trigger_id(),
+            "channel": {"id": channel_id, "name": "channel"},
+            "message": {"type": "message", "user": "UBOT0001", "ts": message_ts, "text": "", "blocks": []},
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [action],
+            "is_enterprise_install": False,
+        }
+        return self.interaction(payload)
+
+    def view_submission(self, view: dict, values: dict[str, dict], *, user_id: str) -> HttpReply:
+        """Submit an opened `view` (as views.open returned it) with state `values`:
+        {block_id: {action_id: element state}}."""
+        submitted = {
+            **view,
+            "state": {"values": values},
+            "hash": f"{time.time():.0f}.abcdef12",
+            "previous_view_id": None,
+            "root_view_id": view.get("id"),
+            "app_id": "A0INCIDENT",
+            "bot_id": "B0001",
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "example"},
+            "user": {
+                "id": user_id,
+                "username": user_id.lower(),
+                "name": user_id.lower(),
+                "team_id": self.team_id,
+            },
+            "api_app_id": "A0INCIDENT",
+            "token": "legacy-verification-token",
+            "trigger_id": self.trigger_id(),
+            "view": submitted,
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        return self.interaction(payload)
+
+    def interaction(self, payload: dict) -> HttpReply:
+        """Interactivity arrives form-encoded as a single `payload` field of JSON."""
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self.post(body, "application/x-www-form-urlencoded")
+
+    def event(self, event: dict, *, event_id: str, retry_num: int | None = None) -> HttpReply:
+        """An Events API delivery (JSON body); a retry carries X-Slack-Retry-Num and -Reason."""
+        payload = {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": "A0INCIDENT",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": "UBOT0001",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(json.dumps(payload).encode(), "application/json", headers=headers)
 
     def post(
         self,

@@ -1,0 +1,27 @@
+"""Every Slack action_id and callback_id the bot uses, in one place (templates get them as `ids`)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+ACK = "incident.ack"
+UPDATE = "incident.update"
+SEVERITY = "incident.severity"
+MITIGATE = "incident.mitigate"
+RESOLVE = "incident.resolve"
+JOIN = "incident.join"
+ACTION_IDS = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN)
+
+DECLARE_VIEW = "incident.declare_view"
+UPDATE_VIEW = "incident.update_view"
+MITIGATE_VIEW = "incident.mitigate_view"
+RESOLVE_VIEW = "incident.resolve_view"
+CALLBACK_IDS = (DECLARE_VIEW, UPDATE_VIEW, MITIGATE_VIEW, RESOLVE_VIEW)
+
+# The reaction that puts a channel message on the incident's timeline.
+PIN_REACTION = "pushpin"
+EVENTS = ("reaction_added", "reaction_removed")
+
+IDS = SimpleNamespace(
+    **{name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)}
+)
