@@ -23,13 +23,65 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
     demo = commands.add_parser("demo", help="play a whole incident against a local fake Slack")
     demo.add_argument("--db", help="SQLite file for the event log (default: a new file in a temp folder)")
+    postmortem = commands.add_parser("postmortem", help="write an incident's postmortem as Markdown")
+    postmortem.add_argument("incident", help="the incident, e.g. INC-7")
+    postmortem.add_argument("--output", help="file to write (default: standard output)")
+    metrics = commands.add_parser("metrics", help="incident metrics over a window")
+    metrics.add_argument("--since", default="30d", help="window ending now, in days, e.g. 30d (default 30d)")
+    metrics.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
         from bot.demo import run_demo
 
         return run_demo(args.db)
+    if args.command in ("postmortem", "metrics"):
+        return _report(args)
     return _serve(args.host, args.port, args.threads)
+
+
+def _report(args: argparse.Namespace) -> int:
+    """postmortem and metrics read the same database as serve; they need no Slack credentials."""
+    import json
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from bot.config import load_report_settings
+    from bot.core.policy import Policy
+    from bot.render.renderer import Renderer
+    from bot.render.views import Messages
+    from bot.service import IncidentService
+    from bot.store.db import make_engine
+    from bot.store.event_store import EventStore
+
+    try:
+        database_url, policy, template_dir = load_report_settings()
+    except ConfigError as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    store = EventStore(make_engine(database_url))
+    store.create_schema()
+    service = IncidentService(store, policy or Policy(), Messages(Renderer(template_dir), policy or Policy()))
+    if args.command == "postmortem":
+        match = re.fullmatch(r"(?i)(?:inc-)?(\d+)", args.incident.strip())
+        if not match or not store.load(int(match.group(1))):
+            print(f"incident-bot: no incident {args.incident} in {database_url}", file=sys.stderr)
+            return EXIT_CONFIG
+        markdown = service.postmortem_markdown(int(match.group(1)))
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as out:
+                out.write(markdown)
+        else:
+            sys.stdout.write(markdown)
+        return 0
+    days = re.fullmatch(r"(\d{1,4})d?", args.since.strip().lower())
+    if not days or int(days.group(1)) == 0:
+        print("incident-bot: --since takes a number of days, e.g. 30d", file=sys.stderr)
+        return EXIT_CONFIG
+    now = datetime.now(UTC)
+    result = service.metrics(now - timedelta(days=int(days.group(1))), now)
+    print(json.dumps(result.as_dict(), indent=2) if args.json else service.messages.metrics(result))
+    return 0
 
 
 def _serve(host: str, port: int, threads: int) -> int:

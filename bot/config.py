@@ -162,3 +162,18 @@ def parse_duration(value: object, where: str) -> timedelta | None:
     if not match or float(match.group(1)) <= 0:
         raise ConfigError(f"{where}: {value!r} is not a duration like 30s, 15m, 2h or 2d (or off)")
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def load_report_settings(env: Mapping[str, str] | None = None) -> tuple[str, Policy | None, Path | None]:
+    """What the report commands (postmortem, metrics) need: the database, and the config file's
+    policy and templates if one is set. No Slack credentials."""
+    env = os.environ if env is None else env
+    config_path = env.get("INCIDENT_BOT_CONFIG")
+    file_settings = load_config_file(Path(config_path)) if config_path else {}
+    policy = file_settings.get("policy")
+    template_dir = file_settings.get("template_dir")
+    return (
+        env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        policy if isinstance(policy, Policy) else None,
+        template_dir if isinstance(template_dir, Path) else None,
+    )

@@ -119,7 +119,8 @@ class ServerThread:
         self.server = make_http_server(wsgi, host, port, threads)
         self.host = host
         self.port = int(self.server.effective_port)
-        self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="http", daemon=True)
 
     @property
     def url(self) -> str:
@@ -129,6 +130,15 @@ class ServerThread:
         self._thread.start()
         return self
 
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            # close() from another thread pulls the sockets out from under select(); expected.
+            if not self._stopping.is_set():
+                raise
+
     def stop(self) -> None:
+        self._stopping.set()
         self.server.close()
         self._thread.join(timeout=5)

@@ -21,9 +21,11 @@ from bot.core.decide import (
     decide_unpin,
 )
 from bot.core.events import SCHEDULE_TYPES, Event, NewEvent
+from bot.core.metrics import Metrics, compute_metrics
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed, owed_slack_work
 from bot.core.policy import Policy
+from bot.core.postmortem import action_rows
 from bot.core.schedule import decide_notices, next_due_at
 from bot.core.state import IncidentState, replay
 from bot.errors import ChannelBusy, ConcurrencyConflict, DuplicateDelivery, FormErrors, UserError
@@ -60,6 +62,11 @@ class Outcome:
     open_view: dict[str, Any] | None = None  # a modal to open with the request's trigger_id
 
 
+def _item_rows(state: IncidentState, now: datetime, only_owner: str | None = None) -> list[dict[str, Any]]:
+    rows = [vars(row) | {"incident": state.key} for row in action_rows(state, now.date().isoformat())]
+    return [r for r in rows if only_owner is None or r["owner"] == only_owner]
+
+
 class IncidentService:
     def __init__(
         self,
@@ -88,10 +95,42 @@ class IncidentService:
             return Outcome(self.messages.incident_list(self.open_incidents(), now))
         if command.verb == "declare":
             return self._declare(command, actor, now, channel_id)
+        if command.verb == "metrics":
+            return Outcome(self.messages.metrics(self.metrics(now - timedelta(days=command.days or 30), now)))
+        in_channel = self.store.incident_for_channel(channel_id) if channel_id else None
+        if (
+            command.verb == "action"
+            and command.sub == "mine"
+            and command.incident is None
+            and in_channel is None
+        ):
+            return Outcome(self.messages.action_list(self.open_items_of(actor, now), "", mine=True))
         number = self._incident_for(command, channel_id)
         if command.verb == "status":
             return Outcome(self.messages.status(self.state_of(number), now), number)
+        if command.verb == "action" and command.sub in ("list", "mine"):
+            state = self.state_of(number)
+            items = _item_rows(state, now, only_owner=actor if command.sub == "mine" else None)
+            return Outcome(self.messages.action_list(items, state.key, mine=command.sub == "mine"), number)
         return self._change(number, command, actor, now)
+
+    # Postmortems and metrics -------------------------------------------------------------
+
+    def postmortem_markdown(self, number: int) -> str:
+        return self.messages.postmortem(self.state_of(number))
+
+    def metrics(self, since: datetime, now: datetime) -> Metrics:
+        logs = self.store.load_many(self.store.declared_since(since))
+        return compute_metrics([replay(events) for events in logs.values() if events], since, now)
+
+    def open_items_of(self, owner: str, now: datetime) -> list[dict[str, Any]]:
+        """Open action items owned by `owner`, across every incident."""
+        logs = self.store.load_many(self.store.numbers())
+        rows = []
+        for events in logs.values():
+            state = replay(events)
+            rows += [r for r in _item_rows(state, now, only_owner=owner) if r["status"] != "done"]
+        return rows
 
     def _declare(
         self, command: Command, actor: str, now: datetime, channel_id: str | None, **details: Any

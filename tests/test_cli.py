@@ -131,3 +131,33 @@ def test_both_entry_points_show_help(entry):
         entry = [str(exe)]
     result = subprocess.run([*entry, "--help"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0 and "serve" in result.stdout and "demo" in result.stdout
+
+
+def test_postmortem_and_metrics_commands_read_the_database(tmp_path):
+    """`incident-bot postmortem INC-1 --output F` and `metrics --json` work from a shell, no Slack needed."""
+    from datetime import UTC, datetime
+
+    from bot.core import events as ev
+    from bot.core.events import NewEvent
+    from bot.store.db import make_engine
+    from bot.store.event_store import EventStore
+
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    store = EventStore(make_engine(url))
+    store.create_schema()
+    now = datetime.now(UTC)
+    store.declare(NewEvent(ev.INCIDENT_DECLARED, "U1", now, {"title": "Disk full", "severity": "sev2"}))
+    store.engine.dispose()
+    out = tmp_path / "pm.md"
+    env = clean_env(DATABASE_URL=url)
+    result = run_cli("postmortem", "INC-1", "--output", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("# INC-1: Disk full\n")
+    assert run_cli("postmortem", "INC-1", env=env).stdout == out.read_text()
+    missing = run_cli("postmortem", "INC-9", env=env)
+    assert missing.returncode == 2 and "no incident INC-9" in missing.stderr
+    metrics = run_cli("metrics", "--since", "7d", "--json", env=env)
+    assert metrics.returncode == 0, metrics.stderr
+    data = json.loads(metrics.stdout)
+    assert data["incidents"] == 1 and data["by_severity"] == {"sev2": 1}
+    assert "Incidents: *1*" in run_cli("metrics", env=env).stdout

@@ -23,6 +23,8 @@ from bot.testing.fake_slack import (
     METHOD_PARAM_EXTRAS,
     METHOD_PARAMS,
     METHOD_SCOPES,
+    METHODS_AFTER_SPEC,
+    RETIRED_METHODS,
     FakeSlack,
 )
 
@@ -118,13 +120,22 @@ def input_block(block_id: str, element: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_method_params_are_a_subset_of_slacks_openapi_spec() -> None:
-    """Every implemented method and each allowed parameter appear in Slack's OpenAPI spec."""
+    """Every implemented method and each allowed parameter appear in Slack's OpenAPI spec.
+
+    Only the documented METHODS_AFTER_SPEC are exempt: they must really be missing from the spec,
+    and every one of their parameters must be a documented extra.
+    """
     if not SPEC_PATH.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Slack OpenAPI spec missing at {SPEC_PATH}")
         pytest.skip(f"Slack OpenAPI spec not found at {SPEC_PATH}")
     paths = json.loads(SPEC_PATH.read_text())["paths"]
+    assert METHODS_AFTER_SPEC.issubset(METHOD_PARAMS)
     for method, allowed in METHOD_PARAMS.items():
+        if method in METHODS_AFTER_SPEC:
+            assert f"/{method}" not in paths, f"{method} is in the spec now: check it against the spec"
+            assert allowed == METHOD_PARAM_EXTRAS[method], f"{method}: undocumented parameters"
+            continue
         assert f"/{method}" in paths, f"{method} is not in the spec"
         spec_params = {p["name"] for op in paths[f"/{method}"].values() for p in op.get("parameters", [])}
         extras = METHOD_PARAM_EXTRAS.get(method, frozenset())
@@ -135,6 +146,7 @@ def test_scope_table_covers_exactly_the_implemented_methods() -> None:
     """METHOD_SCOPES and METHOD_PARAMS describe the same set of methods."""
     assert set(METHOD_SCOPES) == set(METHOD_PARAMS)
     assert {"chat:write", "chat:write.public", "pins:write", "users:read"} <= DEFAULT_SCOPES
+    assert not set(RETIRED_METHODS) & set(METHOD_PARAMS), "a retired method cannot also be implemented"
 
 
 # --- auth, unknown methods and parameters ----------------------------------------------
@@ -858,3 +870,296 @@ def test_response_url_posts_are_recorded(fake: FakeSlack) -> None:
     assert raw_post(fake.root_url + "/response/999", body, headers)[0] == 404
     empty = json.dumps({"replace_original": True}).encode()
     assert raw_post(fake.response_url(), empty, headers) == (400, {"ok": False, "error": "no_text"})
+
+
+# --- file uploads (files.getUploadURLExternal -> upload URL -> files.completeUploadExternal) ----------
+
+FILE_SCOPES = DEFAULT_SCOPES | {"files:write"}
+POSTMORTEM = "# Postmortem: INC-42\n\n## Timeline\n\n- 10:02 db down — paged on-call\n"
+
+
+@pytest.fixture
+def uploader() -> Iterator[FakeSlack]:
+    """A fake whose bot may upload files (files:write on top of the default scopes)."""
+    with FakeSlack(scopes=FILE_SCOPES) as server:
+        server.add_user("U0ALICE", "alice")
+        yield server
+
+
+def post_upload(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """POST bytes to an upload URL as slack_sdk does (urllib, no extra headers); (status, text body)."""
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read().decode()
+
+
+def new_upload(client: WebClient, filename: str, length: int) -> tuple[str, str]:
+    """files.getUploadURLExternal for one file; returns (file_id, upload_url)."""
+    ticket = client.files_getUploadURLExternal(filename=filename, length=length)
+    return ticket["file_id"], ticket["upload_url"]
+
+
+def test_files_upload_v2_shares_a_markdown_file_end_to_end(uploader: FakeSlack) -> None:
+    """files_upload_v2 of a Markdown string runs the 3-step flow; files(), file_content() and the channel show it."""
+    client = client_for(uploader)
+    channel = uploader.add_channel("inc-42", members=[uploader.bot_user_id, "U0ALICE"])
+    response = client.files_upload_v2(
+        channel=channel,
+        content=POSTMORTEM,
+        filename="postmortem.md",
+        title="Postmortem INC-42",
+        initial_comment="Draft postmortem attached",
+    )
+    size = len(POSTMORTEM.encode())
+    file = response["file"]
+    assert response["files"] == [file] and file["id"].startswith("F")
+    assert (file["name"], file["title"], file["size"]) == ("postmortem.md", "Postmortem INC-42", size)
+    assert (file["filetype"], file["channels"]) == ("markdown", [channel])
+    assert file["mimetype"] and file["url_private"] and file["permalink"]
+    assert [c.method for c in uploader.calls()] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+    assert uploader.calls()[0].params == {"filename": "postmortem.md", "length": str(size)}
+    assert uploader.files() == [
+        {
+            "id": file["id"],
+            "filename": "postmortem.md",
+            "title": "Postmortem INC-42",
+            "length": size,
+            "content": POSTMORTEM.encode(),
+            "channels": [channel],
+            "alt_txt": None,
+            "snippet_type": None,
+        }
+    ]
+    assert uploader.file_content(file["id"]).decode() == POSTMORTEM
+    uploader.files()[0]["channels"].append("C0OTHER")  # a deep copy
+    assert uploader.files()[0]["channels"] == [channel]
+    [message] = uploader.channel(channel).messages
+    assert (message.user, message.text, message.thread_ts) == (
+        uploader.bot_user_id,
+        "Draft postmortem attached",
+        None,
+    )
+    assert message.files is not None and [f["id"] for f in message.files] == [file["id"]]
+    lines = uploader.transcript(channel).splitlines()
+    assert lines[1].endswith(f"] Draft postmortem attached 📎 postmortem.md ({size} bytes)")
+
+
+def test_files_upload_v2_bytes_into_a_thread_shows_in_history() -> None:
+    """file=bytes with thread_ts shares the file as a thread reply; history/replies carry the file objects."""
+    with FakeSlack(scopes=FILE_SCOPES | HISTORY_SCOPES) as server:
+        client = client_for(server)
+        channel = server.add_channel("inc-43", members=[server.bot_user_id])
+        parent = client.chat_postMessage(channel=channel, text="Incident declared")["ts"]
+        data = bytes(range(256)) * 3
+        file = client.files_upload_v2(channel=channel, file=data, filename="dump.bin", thread_ts=parent)[
+            "file"
+        ]
+        assert server.file_content(file["id"]) == data and file["filetype"] == "binary"
+        replies = client.conversations_replies(channel=channel, ts=parent)["messages"]
+        assert len(replies) == 2 and replies[0]["ts"] == parent
+        assert replies[1]["files"][0]["id"] == file["id"] and replies[1]["upload"] is True
+        assert replies[1]["text"] == "" and replies[1]["thread_ts"] == parent
+        lines = server.transcript(channel).splitlines()
+        assert "↳" in lines[2] and lines[2].endswith(f"] 📎 dump.bin ({len(data)} bytes)")
+
+
+def test_file_upload_without_files_write_is_missing_scope(client: WebClient, fake: FakeSlack) -> None:
+    """Without files:write, files_upload_v2 stops at files.getUploadURLExternal with missing_scope."""
+    channel = fake.add_channel("ops", members=[fake.bot_user_id])
+    error = slack_error(client.files_upload_v2, channel=channel, content="x", filename="x.md")
+    assert (error.response["error"], error.response["needed"]) == ("missing_scope", "files:write")
+    error = slack_error(client.files_completeUploadExternal, files=[{"id": "F1"}], channel_id=channel)
+    assert (error.response["error"], error.response["needed"]) == ("missing_scope", "files:write")
+    assert fake.files() == [] and fake.channel(channel).messages == []
+
+
+def test_retired_files_upload_is_method_deprecated(uploader: FakeSlack) -> None:
+    """files.upload (retired by Slack) answers method_deprecated for form, multipart and even a bad token."""
+    client = client_for(uploader)
+    channel = uploader.add_channel("ops", members=[uploader.bot_user_id])
+    form = {"channels": channel, "content": "x", "filename": "x.txt"}
+    error = slack_error(client.api_call, "files.upload", data=form)
+    assert (error.response.status_code, error.response.data) == (
+        200,
+        {"ok": False, "error": "method_deprecated"},
+    )
+    with pytest.warns(UserWarning, match="files_upload_v2"):  # slack_sdk itself warns about files_upload
+        assert (
+            error_of(client.files_upload, channels=channel, file=b"bytes", filename="x.bin")
+            == "method_deprecated"
+        )
+    bad = WebClient(token="xoxb-wrong", base_url=uploader.base_url)
+    assert error_of(bad.api_call, "files.upload", data=form) == "method_deprecated"
+    assert [(c.method, c.error) for c in uploader.calls()] == [("files.upload", "method_deprecated")] * 3
+    assert uploader.files() == [] and uploader.channel(channel).messages == []
+
+
+def test_upload_url_rejects_a_body_of_the_wrong_length(uploader: FakeSlack) -> None:
+    """The upload URL answers HTTP 400 if the byte count differs from the declared length; it stays usable."""
+    client = client_for(uploader)
+    file_id, url = new_upload(client, "notes.txt", 5)
+    assert url == f"{uploader.root_url}/upload/{file_id}"
+    assert post_upload(url, b"abc")[0] == 400
+    assert post_upload(url, b"abcdef")[0] == 400
+    assert post_upload(url, b"abcde") == (200, "OK - 5")
+    client.files_completeUploadExternal(files=[{"id": file_id}])
+    assert uploader.file_content(file_id) == b"abcde"
+
+
+def test_upload_url_is_single_use_and_unknown_ids_are_404(uploader: FakeSlack) -> None:
+    """A second POST to the same upload URL is HTTP 404, as is a URL for an id never issued; GET is 405."""
+    client = client_for(uploader)
+    _, url = new_upload(client, "notes.txt", 2)
+    assert post_upload(url, b"ok") == (200, "OK - 2")
+    assert post_upload(url, b"ok")[0] == 404
+    assert post_upload(f"{uploader.root_url}/upload/F0NEVER", b"ok")[0] == 404
+    request = urllib.request.Request(url, method="GET")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=5)
+    info.value.close()
+    assert info.value.code == 405
+
+
+def test_upload_url_accepts_a_multipart_file_field(uploader: FakeSlack) -> None:
+    """A multipart/form-data body is accepted: the 'file' field's bytes are the file (CRLFs kept)."""
+    client = client_for(uploader)
+    data = b"line one\r\nline two\n--not-a-boundary\r\n"
+    file_id, url = new_upload(client, "log.txt", len(data))
+    boundary = "fake-slack-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="filename"\r\n\r\nlog.txt\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="log.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    assert post_upload(url, body, headers) == (200, f"OK - {len(data)}")
+    client.files_completeUploadExternal(files=[{"id": file_id, "title": "Log"}])
+    assert uploader.file_content(file_id) == data
+    _, other = new_upload(client, "x.txt", 1)
+    no_file = f'--{boundary}\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--{boundary}--\r\n'
+    assert post_upload(other, no_file.encode(), headers)[0] == 400
+
+
+def test_complete_upload_with_a_never_uploaded_id_is_file_not_found(uploader: FakeSlack) -> None:
+    """Issued-but-not-uploaded, made-up and already completed ids are file_not_found; nothing is shared."""
+    client = client_for(uploader)
+    channel = uploader.add_channel("ops", members=[uploader.bot_user_id])
+    pending, _ = new_upload(client, "a.txt", 1)
+    done, url = new_upload(client, "b.txt", 1)
+    post_upload(url, b"b")
+    for files in ([{"id": pending}], [{"id": "F0MADEUP"}], [{"id": done}, {"id": pending}]):
+        assert (
+            error_of(client.files_completeUploadExternal, files=files, channel_id=channel) == "file_not_found"
+        )
+    assert uploader.files() == [] and uploader.channel(channel).messages == []
+    private = client.files_completeUploadExternal(files=[{"id": done}])["files"][0]  # no channel: private
+    assert (private["title"], private["channels"], private["groups"]) == ("b.txt", [], [])
+    assert [(f["id"], f["channels"]) for f in uploader.files()] == [(done, [])]
+    assert (
+        error_of(client.files_completeUploadExternal, files=[{"id": done}], channel_id=channel)
+        == "file_not_found"
+    )
+    assert uploader.channel(channel).messages == []
+    with pytest.raises(KeyError):
+        uploader.file_content(pending)
+
+
+def test_complete_upload_needs_the_bot_in_the_channel(uploader: FakeSlack) -> None:
+    """Sharing into a channel the bot is not in is not_in_channel (even with chat:write.public); the file stays pending."""
+    client = client_for(uploader)
+    public = uploader.add_channel("general", members=["U0ALICE"])
+    secret = uploader.add_channel("secret", is_private=True, members=["U0ALICE"])
+    file_id, url = new_upload(client, "report.md", 3)
+    post_upload(url, b"abc")
+    assert (
+        error_of(client.files_completeUploadExternal, files=[{"id": file_id}], channel_id=public)
+        == "not_in_channel"
+    )
+    for channel in (secret, "C0NOPE"):
+        error = error_of(client.files_completeUploadExternal, files=[{"id": file_id}], channel_id=channel)
+        assert error == "channel_not_found"
+    assert uploader.files() == [] and uploader.channel(public).messages == []
+    mine = uploader.add_channel("inc-44", is_private=True, members=[uploader.bot_user_id])
+    shared = client.files_completeUploadExternal(files=[{"id": file_id}], channels=[mine])["files"][0]
+    assert (shared["channels"], shared["groups"], shared["is_public"]) == ([], [mine], False)
+    assert uploader.files()[0]["channels"] == [mine]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"length": "3"}, "invalid_arguments"),
+        ({"filename": "a.txt"}, "invalid_arguments"),
+        ({"filename": "a.txt", "length": "three"}, "invalid_arguments"),
+        ({"filename": "a.txt", "length": "-3"}, "invalid_arguments"),
+        ({"filename": "a.txt", "length": "1.5"}, "invalid_arguments"),
+        ({"filename": "a.txt", "length": "0"}, "missing_argument"),
+        ({"filename": "a.png", "length": "3", "alt_txt": "x" * 1001}, "alt_txt_too_large"),
+        ({"filename": "a.py", "length": str(1024 * 1024 + 1), "snippet_type": "python"}, "snippet_too_large"),
+        ({"filename": "a.txt", "length": "3", "title": "not here"}, "invalid_arguments"),
+    ],
+    ids=[
+        "no-filename",
+        "no-length",
+        "length-word",
+        "length-negative",
+        "length-float",
+        "length-0",
+        "alt-txt",
+        "big-snippet",
+        "unknown-param",
+    ],
+)
+def test_get_upload_url_validates_arguments(
+    uploader: FakeSlack, params: dict[str, str], expected: str
+) -> None:
+    """filename and a positive integer length are required (0 is Slack's missing_argument); limits apply."""
+    client = client_for(uploader)
+    assert error_of(client.api_call, "files.getUploadURLExternal", data=params) == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"files": "not json"}, "invalid_arguments"),
+        ({"files": "[]"}, "invalid_arguments"),
+        ({"files": '[{"title": "no id"}]'}, "invalid_arguments"),
+        ({"files": '[{"id": "F1", "colour": "red"}]'}, "invalid_arguments"),
+        ({"channels": "CHAN,CHAN2"}, "invalid_arguments"),
+        ({"channel_id": "", "initial_comment": "nowhere to go"}, "invalid_arguments"),
+        ({"thread_ts": "1.000001"}, "thread_not_found"),
+        ({"initial_comment": "x" * 40_001}, "msg_too_long"),
+    ],
+    ids=[
+        "bad-json",
+        "empty",
+        "no-id",
+        "unknown-key",
+        "channel-id-and-channels",
+        "comment-without-channel",
+        "unknown-thread",
+        "comment-too-long",
+    ],
+)
+def test_complete_upload_validates_arguments(
+    uploader: FakeSlack, extra: dict[str, str], expected: str
+) -> None:
+    """Malformed files, channel_id with channels, a comment without a channel or a bad thread are rejected."""
+    client = client_for(uploader)
+    channel = uploader.add_channel("ops", members=[uploader.bot_user_id])
+    file_id, url = new_upload(client, "a.txt", 1)
+    post_upload(url, b"a")
+    params = {"files": json.dumps([{"id": file_id}]), "channel_id": channel} | extra
+    assert error_of(client.api_call, "files.completeUploadExternal", data=params) == expected
+    assert uploader.files() == [] and uploader.channel(channel).messages == []

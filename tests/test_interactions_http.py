@@ -176,6 +176,7 @@ def test_buttons_refuse_who_may_not_and_what_is_resolved(h):
 def test_declare_without_text_opens_the_modal_and_declares_once(h):
     """`/incident declare` alone opens a modal; errors show inline; a valid submit declares, once."""
     reply = h.command("declare", user=ALICE)
+    h.settle()  # the listener acks first, then opens the modal
     assert reply.status == 200 and h.bot.store.count_events() == 0
     view = last_view(h)
     assert view["callback_id"] == ids.DECLARE_VIEW and view["private_metadata"] == h.general

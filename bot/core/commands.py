@@ -6,6 +6,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 from bot.core.policy import ROLES, UPDATE_STATUSES
 from bot.errors import UserError
@@ -25,11 +26,15 @@ USAGE = {
     "reopen": "/incident reopen [INC-N] <reason>",
     "status": "/incident status [INC-N]",
     "list": "/incident list",
+    "postmortem": "/incident postmortem [INC-N] [summary|root-cause|went-well|went-wrong|lessons <text>]",
+    "action": "/incident action [INC-N] add <text> [@owner] [due YYYY-MM-DD] | done <n> | list [mine]",
+    "metrics": "/incident metrics [30d]",
     "help": "/incident help",
 }
+SECTIONS = ("summary", "root-cause", "went-well", "went-wrong", "lessons")
 VERBS = tuple(USAGE)
 # Commands that act on one incident: taken from the channel, or named as INC-N.
-INCIDENT_VERBS = frozenset(VERBS) - {"declare", "list", "help"}
+INCIDENT_VERBS = frozenset(VERBS) - {"declare", "list", "help", "metrics"}
 
 _INCIDENT_REF = re.compile(r"^inc-(\d{1,9})$", re.IGNORECASE)
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -45,6 +50,11 @@ class Command:
     role: str | None = None
     user: str | None = None
     text: str = ""
+    section: str | None = None  # postmortem section being written
+    sub: str | None = None  # action: add | done | list | mine
+    item: int | None = None  # action item number
+    due: str | None = None  # action item due date, YYYY-MM-DD
+    days: int | None = None  # metrics window
 
 
 def usage_for(verb: str) -> str:
@@ -188,7 +198,65 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _parse_postmortem(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    if not rest:
+        return Command(verb=verb, incident=incident)
+    head, tail = _first_word(rest)
+    if head.lower() not in SECTIONS:
+        raise UserError(f"Which section? Choose one of {_choices(SECTIONS)}.", usage=usage_for(verb))
+    text = _required_text(verb, tail, f"What should the {head.lower()} section say?")
+    return Command(verb=verb, incident=incident, section=head.lower(), text=text)
+
+
+_DUE = re.compile(r"(?:^|\s)due\s+(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
+_OWNER = re.compile(r"\s*<@([UW][A-Z0-9]+)(?:\|[^>]*)?>\s*$")
+
+
+def _parse_action(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    head, tail = _first_word(rest)
+    sub = head.lower()
+    if sub == "list":
+        if tail.lower() not in ("", "mine"):
+            raise UserError("`action list` takes only `mine`.", usage=usage_for(verb))
+        return Command(verb=verb, incident=incident, sub="mine" if tail else "list")
+    if sub == "done":
+        if not tail.isdigit():
+            raise UserError(
+                "Which item? Give its number from `/incident action list`.", usage=usage_for(verb)
+            )
+        return Command(verb=verb, incident=incident, sub="done", item=int(tail))
+    if sub != "add":
+        raise UserError("Use `action add`, `action done` or `action list`.", usage=usage_for(verb))
+    text, due, owner = tail, None, None
+    match = _DUE.search(text)
+    if match:
+        due, text = match.group(1), text[: match.start()].strip()
+        try:
+            date.fromisoformat(due)
+        except ValueError:
+            raise UserError(f"`{due}` is not a date; use YYYY-MM-DD.", usage=usage_for(verb)) from None
+    match = _OWNER.search(text)
+    if match:
+        owner, text = match.group(1), text[: match.start()].strip()
+    text = _required_text(
+        verb, text, "What needs doing? e.g. `/incident action add Add a pool-leak alert @bob`"
+    )
+    return Command(verb=verb, incident=incident, sub="add", text=text, user=owner, due=due)
+
+
+def _parse_metrics(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    if not rest:
+        return Command(verb=verb, days=30)
+    match = re.fullmatch(r"(\d{1,4})d?", rest.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise UserError("Give the window in days, e.g. `30d`.", usage=usage_for(verb))
+    return Command(verb=verb, days=int(match.group(1)))
+
+
 _PARSERS = {
+    "postmortem": _parse_postmortem,
+    "action": _parse_action,
+    "metrics": _parse_metrics,
     "declare": _parse_declare,
     "update": _parse_update,
     "severity": _parse_severity,

@@ -205,7 +205,49 @@ def _reopen(state: IncidentState, command: Command, actor: str, now: datetime, p
     )
 
 
+def _postmortem(
+    state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy
+) -> Decision:
+    if command.section:
+        data = {"section": command.section, "text": command.text}
+        return Decision(
+            [NewEvent(ev.POSTMORTEM_SECTION_WRITTEN, actor, now, data)],
+            f"Saved the {command.section} section of the {state.key} postmortem.",
+        )
+    version = len(state.postmortem_requests) + 1
+    reply = f"Publishing the {state.key} postmortem (version {version}) in the incident channel."
+    if version > 1:
+        reply += f" It supersedes version {version - 1}; the earlier file stays in the channel."
+    return Decision([NewEvent(ev.POSTMORTEM_REQUESTED, actor, now, {"version": version})], reply)
+
+
+def _action(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    if command.sub == "add":
+        n = max(state.action_items, default=0) + 1
+        data = {"n": n, "text": command.text, "owner": command.user, "due": command.due}
+        owner = f" for <@{command.user}>" if command.user else ""
+        due = f", due {command.due}" if command.due else ""
+        return Decision(
+            [NewEvent(ev.ACTION_ITEM_ADDED, actor, now, data)], f"Action item {n} added{owner}{due}."
+        )
+    if command.sub == "done":
+        item = state.action_items.get(command.item or 0)
+        if item is None:
+            raise TransitionRefused(
+                f"{state.key} has no action item {command.item}.", usage=usage_for("action")
+            )
+        if item["done_at"] is not None:
+            raise TransitionRefused(f"Action item {command.item} is already done.", usage=usage_for("action"))
+        return Decision(
+            [NewEvent(ev.ACTION_ITEM_DONE, actor, now, {"n": command.item})],
+            f"Action item {command.item} is done.",
+        )
+    raise ValueError(f"action {command.sub!r} changes nothing")
+
+
 _HANDLERS = {
+    "postmortem": _postmortem,
+    "action": _action,
     "ack": _ack,
     "update": _update,
     "severity": _severity,

@@ -35,6 +35,15 @@ LIFECYCLE_TYPES = frozenset(
     }
 )
 
+# The postmortem: sections people write, action items, and requests to publish the document.
+POSTMORTEM_SECTION_WRITTEN = "PostmortemSectionWritten"
+ACTION_ITEM_ADDED = "ActionItemAdded"
+ACTION_ITEM_DONE = "ActionItemDone"
+POSTMORTEM_REQUESTED = "PostmortemRequested"
+POSTMORTEM_TYPES = frozenset(
+    {POSTMORTEM_SECTION_WRITTEN, ACTION_ITEM_ADDED, ACTION_ITEM_DONE, POSTMORTEM_REQUESTED}
+)
+
 # Messages of the incident channel put on (or taken off) the timeline with a 📌 reaction.
 MESSAGE_PINNED = "MessagePinned"
 MESSAGE_UNPINNED = "MessageUnpinned"
@@ -53,6 +62,7 @@ SUMMARY_UPDATED = "SlackSummaryUpdated"
 ANNOUNCEMENT_POSTED = "SlackAnnouncementPosted"
 CHANNEL_MESSAGE_POSTED = "SlackChannelMessagePosted"
 THREAD_REPLY_POSTED = "SlackThreadReplyPosted"
+POSTMORTEM_PUBLISHED = "SlackPostmortemPublished"
 
 SLACK_TYPES = frozenset(
     {
@@ -65,10 +75,11 @@ SLACK_TYPES = frozenset(
         ANNOUNCEMENT_POSTED,
         CHANNEL_MESSAGE_POSTED,
         THREAD_REPLY_POSTED,
+        POSTMORTEM_PUBLISHED,
     }
 )
 
-ALL_TYPES = TIMELINE_TYPES | SLACK_TYPES | {NOTICE_DUE}
+ALL_TYPES = TIMELINE_TYPES | SLACK_TYPES | POSTMORTEM_TYPES | {NOTICE_DUE}
 # All that due-work rules read: what people did and what the bot already decided to say.
 SCHEDULE_TYPES = LIFECYCLE_TYPES | {NOTICE_DUE}
 

@@ -35,7 +35,9 @@ ANNOUNCE = "announce"
 POST_IN_CHANNEL = "post_in_channel"
 POST_IN_THREAD = "post_in_thread"
 POST_NOTICE = "post_notice"
+PUBLISH_POSTMORTEM = "publish_postmortem"
 STEP_KINDS = (
+    PUBLISH_POSTMORTEM,
     POST_NOTICE,
     CREATE_CHANNEL,
     INVITE,
@@ -73,6 +75,9 @@ def owed_slack_work(state: IncidentState) -> list[Owed]:
             owed.append(Owed(POST_IN_CHANNEL, seq=event.seq))
         if state.announcement_ts is not None and event.seq not in state.posted_in_thread:
             owed.append(Owed(POST_IN_THREAD, seq=event.seq))
+    for request in state.postmortem_requests:
+        if request.seq not in state.postmortems_published:
+            owed.append(Owed(PUBLISH_POSTMORTEM, seq=request.seq))
     for notice in state.notices:
         if notice.data.get("superseded"):
             continue

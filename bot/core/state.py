@@ -38,11 +38,17 @@ class IncidentState:
     notices: list[Event] = field(default_factory=list)
     notice_keys: set[str] = field(default_factory=set)
     impact: str | None = None
+    impact_started_at: datetime | None = None
     root_cause: str | None = None
     impact_ended_at: str | None = None
     # Channel messages on the timeline (📌), by message ts; and Slack deliveries already applied.
     pins: dict[str, Event] = field(default_factory=dict)
     sources: set[str] = field(default_factory=set)
+    # The postmortem: sections by name, action items by number, publish requests and results.
+    sections: dict[str, str] = field(default_factory=dict)
+    action_items: dict[int, dict] = field(default_factory=dict)
+    postmortem_requests: list[Event] = field(default_factory=list)
+    postmortems_published: dict[int, dict] = field(default_factory=dict)
     # What the bot already did in Slack.
     private: bool = False
     channel_id: str | None = None
@@ -72,7 +78,7 @@ class IncidentState:
 
     def event(self, seq: int) -> Event:
         """A posted event (a lifecycle step or a notice) by its sequence number."""
-        for event in (*self.timeline, *self.notices):
+        for event in (*self.timeline, *self.notices, *self.postmortem_requests):
             if event.seq == seq:
                 return event
         raise KeyError(seq)
@@ -103,6 +109,9 @@ def replay(events: Iterable[Event]) -> IncidentState:
         responders=set(d.get("responders", ())),
         roles={"commander": d.get("commander") or first.actor},
         impact=d.get("impact"),
+        impact_started_at=datetime.fromisoformat(d["impact_started_at"])
+        if d.get("impact_started_at")
+        else None,
         private=bool(d.get("private", False)),
     )
     _note(state, first)
@@ -177,6 +186,16 @@ def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branc
         state.pins[d["message_ts"]] = event
     elif t == ev.MESSAGE_UNPINNED:
         state.pins.pop(d["message_ts"], None)
+    elif t == ev.POSTMORTEM_SECTION_WRITTEN:
+        state.sections[d["section"]] = d["text"]
+    elif t == ev.ACTION_ITEM_ADDED:
+        state.action_items[d["n"]] = {**d, "done_at": None, "added_at": event.at, "added_by": event.actor}
+    elif t == ev.ACTION_ITEM_DONE:
+        state.action_items[d["n"]]["done_at"] = event.at
+    elif t == ev.POSTMORTEM_REQUESTED:
+        state.postmortem_requests.append(event)
+    elif t == ev.POSTMORTEM_PUBLISHED:
+        state.postmortems_published[d["for_seq"]] = d
     elif t == ev.NOTICE_DUE:
         state.notices.append(event)
         state.notice_keys.add(d["key"])

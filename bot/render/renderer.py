@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,11 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m"
 
 
+def span(value: timedelta | None) -> str:
+    """A key figure: `1h 5m`, or `not reached` when the step never happened."""
+    return duration(value.total_seconds()) if value is not None else "not reached"
+
+
 class Renderer:
     def __init__(self, template_dir: Path | None = None) -> None:
         self.template_dir = template_dir or default_template_dir()
@@ -80,7 +85,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(mrkdwn=escape_mrkdwn, clip=clip, hhmm=hhmm, when=when, duration=duration)
+        self.env.filters.update(
+            mrkdwn=escape_mrkdwn, clip=clip, hhmm=hhmm, when=when, duration=duration, span=span
+        )
         self.env.globals["ids"] = IDS
 
     def text(self, name: str, **context: Any) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core import postmortem
 from bot.core.commands import USAGE
 from bot.core.events import Event
 from bot.core.policy import UPDATE_STATUSES, Policy
@@ -110,6 +111,24 @@ class Messages:
             "timeline_entry.mrkdwn.j2", event=event_view(event), incident=incident_view(state)
         )
 
+    def postmortem(self, state: IncidentState) -> str:
+        """The Markdown postmortem; a function of the log alone (no clock), so it is reproducible."""
+        text = self.renderer.text(
+            "postmortem.md.j2",
+            incident=incident_view(state),
+            timeline=postmortem.timeline_rows(state),
+            sections=postmortem.sections(state),
+            actions=postmortem.action_rows(state, today=None),
+            figures=postmortem.figures(state),
+        )
+        return text + "\n"
+
+    def action_list(self, items: list[dict[str, Any]], key: str, mine: bool) -> str:
+        return self.renderer.text("action_list.mrkdwn.j2", items=items, key=key, mine=mine)
+
+    def metrics(self, metrics: Any) -> str:
+        return self.renderer.text("metrics.mrkdwn.j2", m=metrics)
+
     def notice(self, event: Event, state: IncidentState) -> str:
         return self.renderer.text("notice.mrkdwn.j2", notice=event_view(event), incident=incident_view(state))
 
@@ -207,6 +226,15 @@ def check_templates(messages: Messages, now: datetime) -> None:
     messages.help()
     messages.channel_ready(state)
     messages.declared_reply(state, "inc-0-sample")
+    messages.postmortem(state)
+    messages.action_list(
+        [{"incident": "INC-0", "n": 1, "text": "t", "owner": None, "due": None, "status": "open"}],
+        "INC-0",
+        mine=False,
+    )
+    from bot.core.metrics import compute_metrics
+
+    messages.metrics(compute_metrics([state], now - timedelta(days=30), now + timedelta(seconds=1)))
     heads = [HeadView("INC-0", state.title, state.severity, state.status, state.commander, None, now)]
     messages.incident_list(heads, now)
     for event in events:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,8 @@ METHOD_SCOPES = {
     "chat.update": ("chat:write",),
     "pins.add": ("pins:write",),
     "views.open": (),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
 }
 # Slash commands; posting the announcement without being invited; receiving reaction events.
 EXTRA_SCOPES = {"commands", "chat:write.public", "reactions:read"}
@@ -168,6 +171,32 @@ class SlackNotifier:
         channel = self.policy.announcement_channel if to_announcements else state.channel_id
         response = self._post(channel, text=self.messages.notice(notice, state))
         return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
+
+    def _publish_postmortem(
+        self, step: Owed, state: IncidentState, now: datetime
+    ) -> tuple[str, dict[str, Any]]:
+        """Upload the Markdown as a new file (files.getUploadURLExternal -> upload -> complete).
+        A regenerated postmortem is a new version; the earlier file is left, and the comment says so."""
+        version = state.event(step.seq).data["version"]
+        markdown = self.messages.postmortem(state)
+        comment = f"Postmortem for {state.key}, version {version}."
+        if version > 1:
+            comment += f" It supersedes version {version - 1}."
+        response = self.client.files_upload_v2(
+            channel=state.channel_id,
+            content=markdown,
+            filename=f"{state.key}-postmortem-v{version}.md",
+            title=f"{state.key} postmortem (v{version})",
+            initial_comment=comment,
+        )
+        file_id = response["files"][0]["id"] if response.get("files") else response["file"]["id"]
+        digest = hashlib.sha256(markdown.encode()).hexdigest()
+        return ev.POSTMORTEM_PUBLISHED, {
+            "for_seq": step.seq,
+            "version": version,
+            "file_id": file_id,
+            "sha256": digest,
+        }
 
     def _entry(self, step: Owed, state: IncidentState) -> str:
         event = state.event(step.seq)

@@ -267,6 +267,15 @@ class EventStore:
                 UPDATE_HEAD, {"b_number": incident, "b_last_seq": at_seq, "next_due_at": next_due_at}
             )
 
+    def declared_since(self, since: datetime) -> list[int]:
+        with Session(self.engine) as session:
+            query = (
+                select(IncidentRow.number)
+                .where(IncidentRow.declared_at >= since)
+                .order_by(IncidentRow.number)
+            )
+            return list(session.exec(query))
+
     def numbers(self) -> list[int]:
         with Session(self.engine) as session:
             return list(session.exec(select(IncidentRow.number).order_by(IncidentRow.number)))

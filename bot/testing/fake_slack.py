@@ -31,6 +31,24 @@ Documented choices where Slack is ambiguous or the fake is stricter:
   invalid_arguments.  Cursors are opaque ``next_ts`` cursors that resume at the next message.
   replies always starts its first page with the thread parent (ranges filter replies only) and a
   reply's ts selects its whole thread.  Broadcast replies are not modelled (history omits them).
+* File uploads use Slack's current flow (what slack_sdk's ``files_upload_v2`` does):
+  files.getUploadURLExternal -> ``POST <root_url>/upload/<file_id>`` -> files.completeUploadExternal.
+  The upload URL takes the raw bytes (or a multipart/form-data ``file`` field), answers
+  ``200 OK - <length>`` as text, HTTP 400 if the byte count differs from the declared ``length``
+  (the URL stays usable) and HTTP 404 for unknown or already used URLs.  Uploads are not
+  recorded in :meth:`FakeSlack.calls`.  ``length`` 0 is Slack's ``missing_argument``; other
+  non-positive-integer lengths are invalid_arguments.  completeUploadExternal is all-or-nothing:
+  an id never issued, never uploaded or already completed is ``file_not_found`` (Slack: "Could not
+  find the file from the upload ticket"; the method "can only be called once").  Sharing needs the
+  bot in each channel (not_in_channel, even with chat:write.public); ``channel_id`` and
+  ``channels`` together, or ``initial_comment``/``thread_ts`` without a channel, are
+  invalid_arguments; ``thread_ts`` needs exactly one channel and follows chat.postMessage's rule.
+  Each target channel gets one bot message with the ``initial_comment`` as text and the files.
+  Uploaded-but-never-completed files are discarded (not in :meth:`FakeSlack.files`).
+  ``url_private``/``permalink`` are shaped like Slack's but not served; mimetype/filetype come
+  from a small extension table.
+* Retired methods (:data:`RETIRED_METHODS`, e.g. files.upload) answer ``method_deprecated`` before
+  any authentication or body parsing, as Slack does for methods it has switched off.
 """
 
 from __future__ import annotations
@@ -93,7 +111,24 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
 # team_id: slack_sdk's WebClient(team_id=...) -- which Bolt builds for every listener -- sends it as a
 # default parameter on every call (org-wide apps need it); the fake requires it to name its own team.
 METHOD_PARAM_EXTRAS: dict[str, frozenset[str]] = {method: _names("team_id") for method in METHOD_PARAMS}
-METHOD_PARAMS = {method: allowed | METHOD_PARAM_EXTRAS[method] for method, allowed in METHOD_PARAMS.items()}
+# Methods that post-date the 2020 OpenAPI spec: Slack added the external upload flow later, as the
+# replacement for files.upload (see RETIRED_METHODS).  The spec cannot vouch for any of their
+# parameters, so every one of them is an extra; the parameter lists follow Slack's method docs and
+# what slack_sdk 3.48's files_upload_v2 sends.
+METHODS_AFTER_SPEC: frozenset[str] = frozenset({"files.getUploadURLExternal", "files.completeUploadExternal"})
+METHOD_PARAM_EXTRAS |= {
+    "files.getUploadURLExternal": _names("token team_id filename length alt_txt snippet_type"),
+    "files.completeUploadExternal": _names(
+        "token team_id files channel_id channels initial_comment thread_ts"
+    ),
+}
+METHOD_PARAMS = {
+    method: METHOD_PARAMS.get(method, frozenset()) | extras for method, extras in METHOD_PARAM_EXTRAS.items()
+}
+# Methods Slack has switched off; calling one answers {"ok": false, "error": "method_deprecated"}.
+RETIRED_METHODS: dict[str, str] = {
+    "files.upload": "retired by Slack; use files.getUploadURLExternal + files.completeUploadExternal",
+}
 
 _PUBLIC_PRIVATE = frozenset({"channels:manage", "groups:write"})
 # Granular bot scopes, any one of which allows the method at all.
@@ -112,6 +147,8 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "views.open": frozenset(),
     "conversations.history": frozenset({"channels:history", "groups:history"}),
     "conversations.replies": frozenset({"channels:history", "groups:history"}),
+    "files.getUploadURLExternal": frozenset({"files:write"}),
+    "files.completeUploadExternal": frozenset({"files:write"}),
 }
 # method -> (scope needed for a public channel, scope needed for a private one)
 CHANNEL_TYPE_SCOPES: dict[str, tuple[str, str]] = {
@@ -128,7 +165,7 @@ READ_METHODS: frozenset[str] = frozenset(
 
 _STRING_PARAMS = _names(
     "channel name users topic text thread_ts ts timestamp user parse username icon_emoji icon_url"
-    " trigger_id cursor team_id"
+    " trigger_id cursor team_id filename alt_txt snippet_type channel_id channels initial_comment"
 )
 _BOOL_PARAMS = _names(
     "is_private include_locale include_num_members reply_broadcast mrkdwn unfurl_links"
@@ -155,6 +192,28 @@ _VIEW_KEYS = _names(
     " external_id submit_disabled"
 )
 _TRIGGER_ID = re.compile(r"(\d+)\.(\d+)\.([0-9a-f]+)")
+MAX_ALT_TXT = 1000
+MAX_SNIPPET_BYTES = 1024 * 1024
+MAX_SHARE_CHANNELS = 100
+_FILE_ENTRY_KEYS = _names("id title highlight_type")
+# extension -> (Slack filetype, mimetype); anything else is ("binary", "application/octet-stream").
+_FILE_TYPES: dict[str, tuple[str, str]] = {
+    "txt": ("text", "text/plain"),
+    "log": ("text", "text/plain"),
+    "md": ("markdown", "text/plain"),
+    "markdown": ("markdown", "text/plain"),
+    "csv": ("csv", "text/csv"),
+    "json": ("json", "application/json"),
+    "yaml": ("yaml", "text/plain"),
+    "yml": ("yaml", "text/plain"),
+    "html": ("html", "text/html"),
+    "pdf": ("pdf", "application/pdf"),
+    "png": ("png", "image/png"),
+    "jpg": ("jpg", "image/jpeg"),
+    "jpeg": ("jpg", "image/jpeg"),
+    "gif": ("gif", "image/gif"),
+}
+_MULTIPART_FILE_FIELD = re.compile(rb'(?:^|[;\s])name="?file"?(?:[;\s]|$)', re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
@@ -179,6 +238,7 @@ class Message:
     thread_ts: str | None
     edited: bool = False
     edited_ts: str | None = None
+    files: list[dict[str, Any]] | None = None  # file objects shared with the message, as Slack shows them
 
 
 @dataclass
@@ -206,6 +266,22 @@ class _User:
 
 
 @dataclass
+class _Upload:
+    """A file from files.getUploadURLExternal through its upload to files.completeUploadExternal."""
+
+    id: str
+    filename: str
+    length: int
+    created: int
+    alt_txt: str | None
+    snippet_type: str | None
+    content: bytes | None = None  # set by the single successful POST to the upload URL
+    title: str = ""
+    completed: bool = False
+    channels: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _Failure:
     status: int
     error: str | None
@@ -225,6 +301,11 @@ class _Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # sent as text/plain instead of the JSON body (upload URLs)
+
+
+def _text_reply(status: int, text: str) -> _Reply:
+    return _Reply(status, {}, text=text)
 
 
 class SlackError(Exception):
@@ -550,6 +631,71 @@ def _decode_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
     raise SlackError("invalid_form_data", **_messages(f"unsupported content type '{mime}'"))
 
 
+def _upload_length(params: dict[str, Any]) -> int:
+    """files.getUploadURLExternal's ``length``: a positive byte count (int in JSON, digits in a form)."""
+    raw = params.get("length")
+    if raw is None or raw == "":
+        _invalid_arguments("missing required field: length")
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not re.fullmatch(r"\d+", str(raw)):
+        _invalid_arguments("expected a positive integer for 'length'")
+    if int(raw) == 0:
+        raise SlackError("missing_argument")  # Slack documents this code for a length of 0
+    return int(raw)
+
+
+def _file_entries(raw: Any) -> list[dict[str, Any]]:
+    """Parse files.completeUploadExternal's ``files`` (JSON string or list of {"id", "title"?})."""
+    if raw is None or raw == "":
+        _invalid_arguments("missing required field: files")
+    entries = raw
+    if isinstance(raw, str):
+        try:
+            entries = json.loads(raw)
+        except ValueError:
+            _invalid_arguments("files must be valid JSON [json-pointer:/files]")
+    if not isinstance(entries, list) or not entries:
+        _invalid_arguments("must be a non-empty array [json-pointer:/files]")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+            _invalid_arguments(f"must be an object with a string id [json-pointer:/files/{index}]")
+        for name in sorted(set(entry) - _FILE_ENTRY_KEYS):
+            _invalid_arguments(f"unsupported property '{name}' [json-pointer:/files/{index}/{name}]")
+        for name in ("title", "highlight_type"):
+            if name in entry and not isinstance(entry[name], str):
+                _invalid_arguments(f"must be a string [json-pointer:/files/{index}/{name}]")
+    ids = [entry["id"] for entry in entries]
+    if len(set(ids)) != len(ids):
+        _invalid_arguments("duplicate file id [json-pointer:/files]")
+    return entries
+
+
+def _upload_bytes(content_type: str, body: bytes) -> bytes:
+    """The uploaded file: the raw body, or the ``file`` field of a multipart/form-data body."""
+    mime, _, rest = content_type.partition(";")
+    if mime.strip().lower() != "multipart/form-data":
+        return body
+    match = re.search(r'boundary="?([^";]+)"?', rest)
+    if match is None:
+        raise ValueError("multipart/form-data without a boundary")
+    for part in body.split(b"--" + match[1].strip().encode("latin-1"))[1:]:
+        if part.startswith(b"--"):
+            break
+        head, separator, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not separator or not content.endswith(b"\r\n"):
+            raise ValueError("malformed multipart part")
+        if _MULTIPART_FILE_FIELD.search(head):
+            return content.removesuffix(b"\r\n")
+    raise ValueError("multipart/form-data without a 'file' field")
+
+
+def _file_type(filename: str, snippet_type: str | None) -> tuple[str, str]:
+    """(Slack filetype, mimetype) for a file name; a snippet is text of its snippet_type."""
+    if snippet_type:
+        return snippet_type, "text/plain"
+    extension = filename.rpartition(".")[2].lower() if "." in filename else ""
+    return _FILE_TYPES.get(extension, ("binary", "application/octet-stream"))
+
+
 def _name_problem(name: str) -> str | None:
     """Slack's error for an invalid channel name, or None if the name is fine."""
     if not name:
@@ -588,9 +734,12 @@ class _Handler(BaseHTTPRequestHandler):
             length = 0
         body = self.rfile.read(length) if length > 0 else b""
         reply = self.server.fake.handle_http(verb, self.path, self.headers, body)
-        payload = json.dumps(reply.body).encode("utf-8")
+        if reply.text is None:
+            payload, content_type = json.dumps(reply.body).encode("utf-8"), "application/json; charset=utf-8"
+        else:
+            payload, content_type = reply.text.encode("utf-8"), "text/plain; charset=utf-8"
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
@@ -633,6 +782,9 @@ class FakeSlack:
         self._views: list[dict[str, Any]] = []
         self._used_triggers: set[str] = set()
         self._view_seq = 0
+        self._uploads: dict[str, _Upload] = {}
+        self._completed_files: list[str] = []
+        self._file_seq = 0
         self._channel_seq = 0
         self._response_seq = 0
         self._last_ts_micros = 0
@@ -791,8 +943,39 @@ class FakeSlack:
         with self._lock:
             return copy.deepcopy(self._views)
 
+    def files(self) -> list[dict[str, Any]]:
+        """Deep copies of the files completed by files.completeUploadExternal, in order of completion.
+
+        Each is ``{"id", "filename", "title", "length", "content", "channels", "alt_txt",
+        "snippet_type"}``; ``content`` is the uploaded bytes and ``channels`` the ids shared to
+        (empty for a private file).
+        """
+        with self._lock:
+            found = [self._uploads[file_id] for file_id in self._completed_files]
+            return [
+                {
+                    "id": f.id,
+                    "filename": f.filename,
+                    "title": f.title,
+                    "length": f.length,
+                    "content": f.content,
+                    "channels": list(f.channels),
+                    "alt_txt": f.alt_txt,
+                    "snippet_type": f.snippet_type,
+                }
+                for f in found
+            ]
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a completed file; KeyError if unknown or not (yet) completed."""
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None or not upload.completed or upload.content is None:
+                raise KeyError(file_id)
+            return upload.content
+
     def transcript(self, channel_id: str) -> str:
-        """Human-readable dump: header, messages, indented thread replies, 📌 pins."""
+        """Human-readable dump: header, messages, indented thread replies, 📌 pins, 📎 files."""
         with self._lock:
             chan = self._channels[channel_id]
             lines = [f"#{chan.name} (topic: {chan.topic})"]
@@ -811,12 +994,19 @@ class FakeSlack:
             return self._handle_api(verb, url.path.removeprefix("/api/"), url.query, headers, body)
         if url.path.startswith("/response/"):
             return self._handle_response_url(verb, url.path, body)
+        if url.path.startswith("/upload/"):
+            return self._handle_upload(verb, url.path.removeprefix("/upload/"), headers, body)
         return _Reply(404, {"ok": False, "error": "not_found"})
 
     def _handle_api(self, verb: str, method: str, query: str, headers: HTTPMessage, body: bytes) -> _Reply:
         if self.latency > 0:
             time.sleep(self.latency)
         params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        if method in RETIRED_METHODS:  # switched off: no auth, and the body (often multipart) is not read
+            reply = SlackError("method_deprecated").reply()
+            with self._lock:
+                self._calls.append(Call(method, params, False, "method_deprecated", reply.status))
+            return reply
         auth = headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
         token = token or params.get("token")
@@ -878,6 +1068,23 @@ class FakeSlack:
             self._responses.append({**payload, "_url": self.root_url + path})
         return _Reply(200, {"ok": True})
 
+    def _handle_upload(self, verb: str, file_id: str, headers: HTTPMessage, body: bytes) -> _Reply:
+        """An upload URL from files.getUploadURLExternal: one successful POST of exactly ``length`` bytes."""
+        if verb != "POST":
+            return _text_reply(405, "405 Method Not Allowed")
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None or upload.content is not None:
+                return _text_reply(404, "404 Not Found - unknown or already used upload URL")
+            try:
+                data = _upload_bytes(headers.get("Content-Type", ""), body)
+            except ValueError as exc:
+                return _text_reply(400, f"400 Bad Request - {exc}")
+            if len(data) != upload.length:
+                return _text_reply(400, f"400 Bad Request - got {len(data)} bytes, declared {upload.length}")
+            upload.content = data
+        return _text_reply(200, f"OK - {len(data)}")
+
     def _check_scope(self, any_of: frozenset[str] | set[str]) -> None:
         if any_of and not any_of & self.scopes:
             needed = ",".join(sorted(any_of))
@@ -911,6 +1118,15 @@ class FakeSlack:
         chan = self._channels.get(_require(params, "channel", "channel_not_found"))
         if chan is None or (chan.is_private and self.bot_user_id not in chan.members):
             raise SlackError("channel_not_found")
+        return chan
+
+    def _share_channel(self, channel_id: str) -> Channel:
+        """A channel (by ID) a file can be shared to: visible, and the bot is a member."""
+        chan = self._channels.get(channel_id)
+        if chan is None or (chan.is_private and self.bot_user_id not in chan.members):
+            raise SlackError("channel_not_found")
+        if self.bot_user_id not in chan.members:
+            raise SlackError("not_in_channel")
         return chan
 
     def _member_channel(self, params: dict[str, Any], method: str) -> Channel:
@@ -987,6 +1203,32 @@ class FakeSlack:
             data["thread_ts"] = msg.thread_ts
         if msg.edited_ts is not None:
             data["edited"] = {"user": msg.user, "ts": msg.edited_ts}
+        if msg.files is not None:
+            data |= {"files": copy.deepcopy(msg.files), "upload": True, "display_as_bot": False}
+        return data
+
+    def _file_json(self, upload: _Upload) -> dict[str, Any]:
+        """A Slack file object for a completed upload."""
+        filetype, mimetype = _file_type(upload.filename, upload.snippet_type)
+        name = quote(upload.filename, safe="")
+        private = f"{self.root_url}/files-pri/{self.team_id}-{upload.id}/{name}"
+        shared = [self._channels[c] for c in upload.channels]
+        data: dict[str, Any] = {"id": upload.id, "created": upload.created, "timestamp": upload.created}
+        data |= {"name": upload.filename, "title": upload.title, "mimetype": mimetype, "filetype": filetype}
+        data |= {"pretty_type": filetype.capitalize(), "user": self.bot_user_id, "user_team": self.team_id}
+        data |= {"editable": bool(upload.snippet_type), "size": upload.length}
+        data |= {"mode": "snippet" if upload.snippet_type else "hosted", "is_external": False}
+        data |= {"external_type": "", "is_public": any(not c.is_private for c in shared)}
+        data |= {"public_url_shared": False, "display_as_bot": False, "username": ""}
+        data |= {"url_private": private, "url_private_download": f"{private}?download=1"}
+        data |= {
+            "permalink": f"https://fake-workspace.slack.com/files/{self.bot_user_id}/{upload.id}/{name}",
+            "permalink_public": f"https://slack-files.com/{self.team_id}-{upload.id}",
+        }
+        data |= {"channels": [c.id for c in shared if not c.is_private]}
+        data |= {"groups": [c.id for c in shared if c.is_private], "ims": [], "has_rich_preview": False}
+        if upload.alt_txt is not None:
+            data["alt_txt"] = upload.alt_txt
         return data
 
     def _stored_message_json(self, chan: Channel, msg: Message) -> dict[str, Any]:
@@ -1223,6 +1465,61 @@ class FakeSlack:
         chan.pins.append(msg.ts)
         return {}
 
+    def _api_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename = params.get("filename")
+        if not filename:
+            _invalid_arguments("missing required field: filename")
+        length = _upload_length(params)
+        alt_txt, snippet_type = params.get("alt_txt"), params.get("snippet_type") or None
+        if alt_txt is not None and len(alt_txt) > MAX_ALT_TXT:
+            raise SlackError("alt_txt_too_large")
+        if snippet_type and length > MAX_SNIPPET_BYTES:
+            raise SlackError("snippet_too_large")
+        self._file_seq += 1
+        file_id = f"F{self._file_seq:010d}"
+        self._uploads[file_id] = _Upload(file_id, filename, length, int(time.time()), alt_txt, snippet_type)
+        return {"upload_url": f"{self.root_url}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        entries = _file_entries(params.get("files"))
+        uploads = [self._uploads.get(entry["id"]) for entry in entries]
+        if any(u is None or u.content is None or u.completed for u in uploads):
+            raise SlackError("file_not_found")  # never issued, never uploaded, or already completed
+        targets = self._share_targets(params)
+        comment, thread_ts = params.get("initial_comment") or "", params.get("thread_ts") or None
+        if (comment or thread_ts) and not targets:
+            _invalid_arguments("initial_comment and thread_ts need channel_id or channels")
+        if thread_ts is not None:
+            if len(targets) != 1:
+                _invalid_arguments("thread_ts needs exactly one channel")
+            self._check_thread(targets[0], thread_ts)
+        if len(comment) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+        completed = [u for u in uploads if u is not None]
+        for upload, entry in zip(completed, entries, strict=True):
+            upload.title = entry.get("title") or upload.filename
+            upload.channels = [chan.id for chan in targets]
+            upload.completed = True
+            self._completed_files.append(upload.id)
+        shared = [self._file_json(upload) for upload in completed]
+        for chan in targets:
+            files = copy.deepcopy(shared)
+            chan.messages.append(
+                Message(self._next_ts(), self.bot_user_id, comment, None, thread_ts, files=files)
+            )
+        return {"files": shared}
+
+    def _share_targets(self, params: dict[str, Any]) -> list[Channel]:
+        """Channels from ``channel_id`` or comma-separated ``channels`` (not both); may be empty."""
+        channel_id = params.get("channel_id") or None
+        listed = [c.strip() for c in (params.get("channels") or "").split(",") if c.strip()]
+        if channel_id and listed:
+            _invalid_arguments("pass channel_id or channels, not both")
+        refs = [channel_id] if channel_id else list(dict.fromkeys(listed))
+        if len(refs) > MAX_SHARE_CHANNELS:
+            raise SlackError("channels_limit_exceeded")
+        return [self._share_channel(ref) for ref in refs]
+
     def _api_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._users.get(_require(params, "user", "user_not_found"))
         if user is None:
@@ -1247,6 +1544,9 @@ def _render(msg: Message, pinned: bool, prefix: str) -> list[str]:
     clock = datetime.fromtimestamp(float(msg.ts), tz=UTC).strftime("%H:%M:%S")
     # Slack shows the blocks when a message has them; `text` is only the notification fallback.
     body = "\n".join(_block_text_lines(msg.blocks)) if msg.blocks else msg.text
+    first, *rest = body.split("\n")
+    attached = [f"📎 {f['name']} ({f['size']} bytes)" for f in msg.files or ()]
+    body = "\n".join([" ".join(part for part in [first, *attached] if part), *rest])
     body = ("📌 " if pinned else "") + body + (" (edited)" if msg.edited else "")
     first, *rest = body.split("\n")
     head = f"{prefix}[{clock}] "

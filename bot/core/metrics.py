@@ -1,0 +1,101 @@
+"""Incident metrics over a window, computed from replayed incidents and an explicit `now`.
+
+Definitions (also in the README):
+- an incident counts in the window when it was declared in [since, now);
+- time to acknowledge/mitigate/resolve: from declaration to the first acknowledgement, to the
+  (last) mitigation, to the final resolution; incidents that never reached the step are left out
+  of that figure (and counted as such);
+- time to detect: from when the impact started to the declaration, for incidents whose
+  declaration records `impact_started_at` (alert intake sets it);
+- repeat incidents: incidents in the window whose title, slugged, equals an earlier one's in it;
+- postmortems completed: resolved incidents with a published postmortem, out of those resolved;
+- action items: on incidents in the window, done / open / overdue (due before `now`'s date).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from slugify import slugify
+
+from bot.core.state import IncidentState
+
+
+@dataclass(frozen=True)
+class Figure:
+    count: int
+    mean_seconds: float | None
+    median_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    since: datetime
+    now: datetime
+    incidents: int
+    by_severity: dict[str, int]
+    time_to_detect: Figure
+    time_to_acknowledge: Figure
+    time_to_mitigate: Figure
+    time_to_resolve: Figure
+    repeat_incidents: list[str] = field(default_factory=list)
+    resolved: int = 0
+    postmortems_completed: int = 0
+    action_items_done: int = 0
+    action_items_open: int = 0
+    action_items_overdue: int = 0
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["since"], out["now"] = self.since.isoformat(), self.now.isoformat()
+        return out
+
+
+def _figure(spans: list[timedelta]) -> Figure:
+    seconds = [s.total_seconds() for s in spans]
+    if not seconds:
+        return Figure(0, None, None)
+    return Figure(len(seconds), round(statistics.fmean(seconds), 1), round(statistics.median(seconds), 1))
+
+
+def compute_metrics(states: list[IncidentState], since: datetime, now: datetime) -> Metrics:
+    window = sorted(
+        (s for s in states if since <= s.declared_at < now), key=lambda s: (s.declared_at, s.number)
+    )
+    by_severity: dict[str, int] = {}
+    for s in window:
+        by_severity[s.severity] = by_severity.get(s.severity, 0) + 1
+    detect = [s.declared_at - s.impact_started_at for s in window if s.impact_started_at]
+    ack = [s.acknowledged_at - s.declared_at for s in window if s.acknowledged_at]
+    mitigate = [s.mitigated_at - s.declared_at for s in window if s.mitigated_at]
+    resolve = [s.resolved_at - s.declared_at for s in window if s.resolved_at]
+    seen: set[str] = set()
+    repeats = []
+    for s in window:
+        key = slugify(s.title)
+        if key in seen:
+            repeats.append(s.key)
+        seen.add(key)
+    resolved = [s for s in window if s.is_resolved]
+    today = now.date().isoformat()
+    items = [item for s in window for item in s.action_items.values()]
+    done = sum(1 for i in items if i["done_at"] is not None)
+    overdue = sum(1 for i in items if i["done_at"] is None and i.get("due") and i["due"] < today)
+    return Metrics(
+        since=since,
+        now=now,
+        incidents=len(window),
+        by_severity=dict(sorted(by_severity.items())),
+        time_to_detect=_figure(detect),
+        time_to_acknowledge=_figure(ack),
+        time_to_mitigate=_figure(mitigate),
+        time_to_resolve=_figure(resolve),
+        repeat_incidents=repeats,
+        resolved=len(resolved),
+        postmortems_completed=sum(1 for s in resolved if s.postmortems_published),
+        action_items_done=done,
+        action_items_open=len(items) - done,
+        action_items_overdue=overdue,
+    )

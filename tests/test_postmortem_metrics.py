@@ -1,0 +1,177 @@
+"""Postmortem Markdown and metrics, exact, from hand-built event logs (no Slack, no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.core import events as ev
+from bot.core.events import Event
+from bot.core.metrics import compute_metrics
+from bot.core.policy import Policy
+from bot.core.state import replay
+from bot.render.renderer import Renderer
+from bot.render.views import Messages
+
+T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def build(number, steps, title="API error rate above 5%", severity="sev1", **declared):
+    """steps: (minutes after T0, actor, type, data)."""
+    data = {"title": title, "severity": severity, "commander": "U0ALICE", **declared}
+    events = [Event(number, 1, ev.INCIDENT_DECLARED, "U0ALICE", T0, data)]
+    for minutes, actor, type_, payload in steps:
+        events.append(Event(number, len(events) + 1, type_, actor, T0 + timedelta(minutes=minutes), payload))
+    return events
+
+
+REOPENED = build(
+    7,
+    [
+        (3, "U0BOB", ev.INCIDENT_ACKNOWLEDGED, {}),
+        (
+            9,
+            "U0BOB",
+            ev.STATUS_UPDATED,
+            {"status": "identified", "from": "investigating", "message": "Rolled back | v1.4"},
+        ),
+        (11, "U0ALICE", ev.ROLE_ASSIGNED, {"role": "comms", "user": "U0CAROL", "previous": None}),
+        (
+            12,
+            "U0BOB",
+            ev.MESSAGE_PINNED,
+            {
+                "message_ts": "1770216000.000100",
+                "author": "U0CAROL",
+                "text": "DB CPU at 100%",
+                "message_at": "2026-02-04T14:40:00+00:00",
+            },
+        ),
+        (21, "U0BOB", ev.INCIDENT_MITIGATED, {"note": "Error rate under 1%"}),
+        (30, "U0ALICE", ev.INCIDENT_RESOLVED, {"summary": "Pool leak fixed"}),
+        (45, "U0BOB", ev.INCIDENT_REOPENED, {"reason": "Errors came back"}),
+        (
+            50,
+            "U0ALICE",
+            ev.SEVERITY_CHANGED,
+            {"from": "sev1", "to": "sev2", "reason": "Only EU", "responders": []},
+        ),
+        (
+            75,
+            "U0ALICE",
+            ev.INCIDENT_RESOLVED,
+            {"summary": "Second leak fixed", "root_cause": "Connections not returned on timeout"},
+        ),
+        (
+            80,
+            "U0ALICE",
+            ev.POSTMORTEM_SECTION_WRITTEN,
+            {"section": "summary", "text": "Checkout failed for 75 minutes."},
+        ),
+        (
+            81,
+            "U0ALICE",
+            ev.POSTMORTEM_SECTION_WRITTEN,
+            {"section": "went-well", "text": "Rollback took 4 minutes."},
+        ),
+        (
+            82,
+            "U0ALICE",
+            ev.ACTION_ITEM_ADDED,
+            {"n": 1, "text": "Alert on pool saturation", "owner": "U0BOB", "due": "2026-02-20"},
+        ),
+        (
+            83,
+            "U0ALICE",
+            ev.ACTION_ITEM_ADDED,
+            {"n": 2, "text": "Load-test timeouts", "owner": None, "due": None},
+        ),
+        (84, "U0BOB", ev.ACTION_ITEM_DONE, {"n": 1}),
+    ],
+)
+NEVER_ACKED = build(
+    8,
+    [(40, "U0ALICE", ev.INCIDENT_RESOLVED, {"summary": "Flapped and recovered"})],
+    title="Queue lag",
+    severity="sev3",
+)
+NO_MITIGATION = build(
+    9,
+    [
+        (2, "U0BOB", ev.INCIDENT_ACKNOWLEDGED, {}),
+        (20, "U0ALICE", ev.INCIDENT_RESOLVED, {"summary": "Config reverted"}),
+        (21, "U0ALICE", ev.POSTMORTEM_REQUESTED, {"version": 1}),
+        (22, "bot", ev.POSTMORTEM_PUBLISHED, {"for_seq": 4, "version": 1, "file_id": "F1", "sha256": "x"}),
+        (
+            23,
+            "U0ALICE",
+            ev.ACTION_ITEM_ADDED,
+            {"n": 1, "text": "Validate config in CI", "owner": "U0BOB", "due": "2026-02-10"},
+        ),
+    ],
+    title="api error rate above 5%!",
+    impact_started_at="2026-02-04T14:20:00+00:00",
+)
+
+
+def markdown(events):
+    return Messages(Renderer(), Policy()).postmortem(replay(events))
+
+
+def test_postmortem_markdown_is_exactly_the_expected_document():
+    """A reopened incident with pins, roles, sections and action items renders to the golden file."""
+    assert markdown(REOPENED) == (GOLDEN / "postmortem_inc_7.md").read_text(encoding="utf-8")
+
+
+def test_the_same_log_gives_byte_identical_markdown():
+    """Rendering twice (any time, any process) gives the same bytes."""
+    assert markdown(REOPENED).encode() == markdown(list(REOPENED)).encode()
+
+
+def test_empty_sections_show_a_prompt_and_missing_steps_say_not_reached():
+    """An incident never acknowledged nor mitigated: prompts, and 'not reached' key figures."""
+    text = markdown(NEVER_ACKED)
+    assert "## Summary\n\n_Not written yet. Add it with `/incident postmortem INC-8 summary <text>`._" in text
+    assert "| Time to acknowledge | not reached |" in text
+    assert "| Time to mitigate | not reached |" in text
+    assert "| Time to resolve | 40m |" in text
+
+
+def test_metrics_over_hand_built_logs():
+    """Exact figures: means and medians over the incidents that reached each step."""
+    states = [replay(e) for e in (REOPENED, NEVER_ACKED, NO_MITIGATION)]
+    now = T0 + timedelta(days=10)
+    m = compute_metrics(states, T0 - timedelta(days=30), now)
+    assert m.incidents == 3
+    assert m.by_severity == {"sev2": 1, "sev3": 1, "sev1": 1} or m.by_severity == {
+        "sev1": 1,
+        "sev2": 1,
+        "sev3": 1,
+    }
+    assert (
+        m.time_to_acknowledge.count,
+        m.time_to_acknowledge.mean_seconds,
+        m.time_to_acknowledge.median_seconds,
+    ) == (
+        2,
+        150.0,
+        150.0,
+    )
+    assert (m.time_to_mitigate.count, m.time_to_mitigate.mean_seconds) == (1, 1260.0)
+    # 75 min (final resolution after the reopen), 40 min, 20 min
+    assert (m.time_to_resolve.count, m.time_to_resolve.mean_seconds, m.time_to_resolve.median_seconds) == (
+        3,
+        2700.0,
+        2400.0,
+    )
+    assert (m.time_to_detect.count, m.time_to_detect.mean_seconds) == (1, 720.0)
+    assert m.repeat_incidents == ["INC-9"]  # same slugged title as INC-7
+    assert (m.resolved, m.postmortems_completed) == (3, 1)
+    assert (m.action_items_done, m.action_items_open, m.action_items_overdue) == (1, 2, 1)
+
+
+def test_metrics_window_excludes_older_incidents():
+    """Only incidents declared inside [since, now) count."""
+    m = compute_metrics([replay(REOPENED)], T0 + timedelta(minutes=1), T0 + timedelta(days=1))
+    assert m.incidents == 0 and m.time_to_resolve.count == 0
