@@ -20,7 +20,7 @@ from bot.core.decide import (
     decide_pin,
     decide_unpin,
 )
-from bot.core.events import SCHEDULE_TYPES, Event, NewEvent
+from bot.core.events import METRICS_TYPES, SCHEDULE_TYPES, Event, NewEvent
 from bot.core.metrics import Metrics, compute_metrics
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed, owed_slack_work
@@ -120,7 +120,8 @@ class IncidentService:
         return self.messages.postmortem(self.state_of(number))
 
     def metrics(self, since: datetime, now: datetime) -> Metrics:
-        logs = self.store.load_many(self.store.declared_since(since))
+        # Slack bookkeeping and notices change no figure, so they are not read.
+        logs = self.store.load_many(self.store.declared_since(since), types=METRICS_TYPES)
         return compute_metrics([replay(events) for events in logs.values() if events], since, now)
 
     def open_items_of(self, owner: str, now: datetime) -> list[dict[str, Any]]:

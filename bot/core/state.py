@@ -122,14 +122,20 @@ def replay(events: Iterable[Event]) -> IncidentState:
     return state
 
 
+_LIFECYCLE = ev.LIFECYCLE_TYPES
+_TIMELINE = ev.TIMELINE_TYPES
+
+
 def _note(state: IncidentState, event: Event) -> None:
     state.last_seq = event.seq
-    if event.type in ev.LIFECYCLE_TYPES:
-        state.last_lifecycle_seq = event.seq
-    if event.type in ev.TIMELINE_TYPES:
+    kind = event.type
+    if kind in _TIMELINE:
         state.timeline.append(event)
-    if event.data.get("source"):
-        state.sources.add(event.data["source"])
+        if kind in _LIFECYCLE:
+            state.last_lifecycle_seq = event.seq
+    source = event.data.get("source")
+    if source:
+        state.sources.add(source)
 
 
 def _restart_cadence(state: IncidentState, at: datetime, *, human: bool) -> None:
