@@ -88,7 +88,7 @@ KNOWN_KEYS = {
     "resolve_by",
 }
 ADAPTER_KEYS = {"posts_per_second", "heartbeat_seconds"}
-SCHEDULE_KEYS = {"every", "mitigated_every", "ack_timeout", "postmortem_after"}
+SCHEDULE_KEYS = {"every", "mitigated_every", "ack_timeout", "postmortem_after", "follow_up_after"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "minutes"}
 
@@ -148,7 +148,7 @@ def _schedule(raw: object, severities: list[str], where: str) -> Schedule:
             if duration is not None:
                 every[str(name).lower()] = duration
     options = {}
-    for key in ("mitigated_every", "ack_timeout", "postmortem_after"):
+    for key in ("mitigated_every", "ack_timeout", "postmortem_after", "follow_up_after"):
         if key in raw:
             options[key] = parse_duration(raw[key], f"{where}: updates.{key}")
     return Schedule(update_every=every, **options)

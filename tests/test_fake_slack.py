@@ -1163,3 +1163,21 @@ def test_complete_upload_validates_arguments(
     params = {"files": json.dumps([{"id": file_id}]), "channel_id": channel} | extra
     assert error_of(client.api_call, "files.completeUploadExternal", data=params) == expected
     assert uploader.files() == [] and uploader.channel(channel).messages == []
+
+
+def test_posting_to_a_user_id_opens_the_bots_direct_message(fake_dm):
+    """chat.postMessage with a user ID as channel lands in one D... channel with that user."""
+    fake, client = fake_dm
+    first = client.chat_postMessage(channel="U0DMUSER1", text="Your action item is due")
+    second = client.chat_postMessage(channel="U0DMUSER1", text="It is overdue")
+    assert first["channel"] == second["channel"] and first["channel"].startswith("D")
+    dm = fake.dm("U0DMUSER1")
+    assert dm is not None and [m.text for m in dm.messages] == ["Your action item is due", "It is overdue"]
+    assert fake.dm("U0NOBODY1") is None
+
+
+@pytest.fixture
+def fake_dm():
+    with FakeSlack() as fake:
+        fake.add_user("U0DMUSER1", "dmuser")
+        yield fake, WebClient(token=fake.token, base_url=fake.base_url)

@@ -88,3 +88,27 @@ def test_metrics_from_slack(h):
     assert "Incidents: *1* (SEV2: 1)" in text and "Time to acknowledge: mean" in text
     assert "`0d`" not in text
     assert "Give the window in days" in h.command("metrics soon").text
+
+
+def test_the_owner_of_an_overdue_item_gets_one_direct_message(h):
+    """The heartbeat DMs the owner once when an item is overdue (its 'due today' is superseded)."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    inc = incident_channel(h)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    h.command(f"action add Rotate the leaked key <@{BOB}|bob> due {yesterday}", channel=inc)
+    h.settle()
+    h.bot.start_heartbeat(interval_seconds=0.1)
+    deadline = time.monotonic() + 20
+    while h.slack.dm(BOB) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # several more heartbeats: none may send it again
+    h.bot.stop_heartbeat()
+    h.settle()
+    dm = h.slack.dm(BOB)
+    assert dm is not None
+    assert [m.text for m in dm.messages] == [
+        f":warning: Your action item from *INC-1* is overdue (was due {yesterday}): Rotate the leaked key. "
+        "Done? `/incident action INC-1 done 1`."
+    ]

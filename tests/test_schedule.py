@@ -170,3 +170,44 @@ def test_pacer_refuses_a_wait_longer_than_asked_without_reserving():
     assert pacer.wait("C1") == 0
     assert pacer.wait("C1", max_wait=0.5) is None
     assert pacer.wait("C1", max_wait=1.0) == 1.0
+
+
+def item(n, due, owner="U0BOB"):
+    return (2, ev.ACTION_ITEM_ADDED, {"n": n, "text": f"item {n}", "owner": owner, "due": due})
+
+
+RESOLVED = (5, ev.INCIDENT_RESOLVED, {"summary": "s"})
+
+
+@pytest.mark.parametrize(
+    ("steps", "at", "expected"),
+    [
+        # An item due 2026-02-06 pings its owner that day and again the next.
+        ([ACK, RESOLVED, item(1, "2026-02-06")], 60 * 24, []),
+        ([ACK, RESOLVED, item(1, "2026-02-06")], 60 * 34, ["action_due"]),
+        ([ACK, RESOLVED, item(1, "2026-02-06")], 60 * 58, ["action_due", "action_overdue"]),
+        # Done items and items without an owner or a due date ping nobody.
+        ([ACK, RESOLVED, item(1, "2026-02-06"), (3, ev.ACTION_ITEM_DONE, {"n": 1})], 60 * 58, []),
+        ([ACK, RESOLVED, item(1, "2026-02-06", owner=None)], 60 * 58, []),
+        # Two weeks after resolve, open items get a follow-up in the channel.
+        ([ACK, RESOLVED, item(1, "2026-03-30")], 5 + 60 * 24 * 14, ["action_follow_up"]),
+        ([ACK, RESOLVED, item(1, "2026-03-30"), (3, ev.ACTION_ITEM_DONE, {"n": 1})], 5 + 60 * 24 * 14, []),
+    ],
+)
+def test_action_item_reminders_are_due(steps, at, expected):
+    """Owner DMs on the due day and the day after; the two-week follow-up only with open items."""
+    policy = Policy(schedule=Schedule(update_every={}, ack_timeout=None, postmortem_after=None))
+    state = replay(log(*steps))
+    assert [d.kind for d in due_work(state, policy, T0 + at * M)] == expected
+
+
+def test_overdue_supersedes_due_after_downtime():
+    """Found both at once, only 'overdue' is posted; 'due' is recorded so it never comes back."""
+    policy = Policy(schedule=Schedule(update_every={}, ack_timeout=None, postmortem_after=None))
+    state = replay(log(ACK, RESOLVED, item(1, "2026-02-06")))
+    notices = decide_notices(state, policy, T0 + 60 * 58 * M)
+    assert [(n.data["kind"], n.data.get("superseded", False)) for n in notices] == [
+        ("action_due", True),
+        ("action_overdue", False),
+    ]
+    assert notices[1].data["owner"] == "U0BOB" and notices[1].data["text"] == "item 1"

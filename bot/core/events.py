@@ -83,7 +83,7 @@ ALL_TYPES = TIMELINE_TYPES | SLACK_TYPES | POSTMORTEM_TYPES | {NOTICE_DUE}
 # All that the metrics read: what people did, action items, and which postmortems were published.
 METRICS_TYPES = LIFECYCLE_TYPES | {ACTION_ITEM_ADDED, ACTION_ITEM_DONE, POSTMORTEM_PUBLISHED}
 # All that due-work rules read: what people did and what the bot already decided to say.
-SCHEDULE_TYPES = LIFECYCLE_TYPES | {NOTICE_DUE}
+SCHEDULE_TYPES = LIFECYCLE_TYPES | {NOTICE_DUE, ACTION_ITEM_ADDED, ACTION_ITEM_DONE}
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class Schedule:
     mitigated_every: timedelta | None = timedelta(minutes=60)
     ack_timeout: timedelta | None = timedelta(minutes=10)
     postmortem_after: timedelta | None = timedelta(days=2)
+    follow_up_after: timedelta | None = timedelta(days=14)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,21 @@ UPDATE_REMINDER = "update_reminder"
 UPDATE_ESCALATION = "update_escalation"
 UNACKED = "unacked_reannounce"
 POSTMORTEM_REMINDER = "postmortem_reminder"
-NOTICE_KINDS = (STATUS_UPDATE, UPDATE_REMINDER, UPDATE_ESCALATION, UNACKED, POSTMORTEM_REMINDER)
+ACTION_DUE = "action_due"
+ACTION_OVERDUE = "action_overdue"
+FOLLOW_UP = "action_follow_up"
+NOTICE_KINDS = (
+    STATUS_UPDATE,
+    UPDATE_REMINDER,
+    UPDATE_ESCALATION,
+    UNACKED,
+    POSTMORTEM_REMINDER,
+    ACTION_DUE,
+    ACTION_OVERDUE,
+    FOLLOW_UP,
+)
+# Notices that go to a person's direct messages rather than a channel.
+DIRECT_KINDS = (ACTION_DUE, ACTION_OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -76,18 +90,33 @@ def _candidates(state: IncidentState, policy: Policy) -> list[Due]:
     if state.is_resolved and state.resolved_at is not None and schedule.postmortem_after is not None:
         at = state.resolved_at + schedule.postmortem_after
         out.append(Due(POSTMORTEM_REMINDER, f"{POSTMORTEM_REMINDER}@{state.resolved_at.isoformat()}", at))
+    open_items = {n: item for n, item in state.action_items.items() if item["done_at"] is None}
+    for n, item in open_items.items():
+        if item.get("owner") and item.get("due"):
+            due_day = datetime.fromisoformat(f"{item['due']}T00:00:00+00:00")
+            out.append(Due(ACTION_DUE, f"{ACTION_DUE}@{n}:{item['due']}", due_day))
+            out.append(
+                Due(ACTION_OVERDUE, f"{ACTION_OVERDUE}@{n}:{item['due']}", due_day + timedelta(days=1))
+            )
+    if open_items and state.is_resolved and state.resolved_at and schedule.follow_up_after is not None:
+        at = state.resolved_at + schedule.follow_up_after
+        out.append(Due(FOLLOW_UP, f"{FOLLOW_UP}@{state.resolved_at.isoformat()}", at))
     return out
 
 
 def decide_notices(state: IncidentState, policy: Policy, now: datetime) -> list[NewEvent]:
     """The NoticeDue events to record now. After downtime a reminder already overtaken by its
-    escalation is recorded as superseded (so it is never due again) but not posted."""
+    escalation (or an item's "due today" by its "overdue") is recorded as superseded, so it is
+    never due again, but not posted."""
     due = due_work(state, policy, now)
     kinds = {d.kind for d in due}
+    overdue_keys = {d.key.split("@", 1)[1] for d in due if d.kind == ACTION_OVERDUE}
     events = []
     for item in due:
         data: dict[str, object] = {"kind": item.kind, "key": item.key, "due_at": item.due_at.isoformat()}
         if item.kind == UPDATE_REMINDER and UPDATE_ESCALATION in kinds:
+            data["superseded"] = True
+        if item.kind == ACTION_DUE and item.key.split("@", 1)[1] in overdue_keys:
             data["superseded"] = True
         data.update(_details(item, state, policy, now))
         events.append(NewEvent(NOTICE_DUE, "bot", now, data))
@@ -107,4 +136,14 @@ def _details(item: Due, state: IncidentState, policy: Policy, now: datetime) -> 
         details["next_update_at"] = (now + cadence).isoformat() if cadence else None
     if item.kind == UNACKED:
         details["mention"] = sorted(state.responders | {state.declared_by})
+    if item.kind in DIRECT_KINDS:
+        n = int(item.key.split("@", 1)[1].split(":", 1)[0])
+        action = state.action_items[n]
+        details.update(n=n, text=action["text"], owner=action["owner"], due=action["due"])
+    if item.kind == FOLLOW_UP:
+        details["items"] = [
+            {"n": n, "text": i["text"], "owner": i.get("owner"), "due": i.get("due")}
+            for n, i in sorted(state.action_items.items())
+            if i["done_at"] is None
+        ]
     return details

@@ -190,6 +190,11 @@ def _sample_notice(kind: str, now: datetime) -> dict[str, Any]:
         "last_update_text": "t",
         "next_update_at": at,
         "mention": ["U0SAMPLE"],
+        "n": 1,
+        "text": "t",
+        "owner": "U0SAMPLE",
+        "due": "2026-01-01",
+        "items": [{"n": 1, "text": "t", "owner": "U0SAMPLE", "due": "2026-01-01"}],
     }
 
 

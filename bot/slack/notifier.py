@@ -19,7 +19,7 @@ from bot.core import events as ev
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed
 from bot.core.policy import Policy
-from bot.core.schedule import UNACKED
+from bot.core.schedule import DIRECT_KINDS, UNACKED
 from bot.core.state import IncidentState
 from bot.errors import ChannelBusy
 from bot.render.renderer import clip
@@ -167,8 +167,13 @@ class SlackNotifier:
 
     def _post_notice(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
         notice = state.event(step.seq)
-        to_announcements = notice.data["kind"] == UNACKED
-        channel = self.policy.announcement_channel if to_announcements else state.channel_id
+        kind = notice.data["kind"]
+        if kind == UNACKED:
+            channel = self.policy.announcement_channel
+        elif kind in DIRECT_KINDS:
+            channel = notice.data["owner"]  # a user id: Slack posts to the bot's DM with them
+        else:
+            channel = state.channel_id
         response = self._post(channel, text=self.messages.notice(notice, state))
         return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
 

@@ -1138,8 +1138,11 @@ class FakeSlack:
         return chan
 
     def _postable_channel(self, params: dict[str, Any]) -> Channel:
-        """Resolve an ID, '#name' or 'name' and apply Slack's posting rules."""
+        """Resolve an ID, '#name' or 'name' and apply Slack's posting rules. A user ID posts to
+        the bot's direct message with that user, opening it the first time, as Slack does."""
         ref = _require(params, "channel", "channel_not_found")
+        if ref in self._users and ref not in self._channels:
+            return self._direct_message(ref)
         chan = self._channels.get(ref)
         if chan is None:
             found = self._find_by_name(ref.removeprefix("#"))
@@ -1149,6 +1152,26 @@ class FakeSlack:
         if self.bot_user_id not in chan.members and "chat:write.public" not in self.scopes:
             raise SlackError("not_in_channel")
         return chan
+
+    def _direct_message(self, user_id: str) -> Channel:
+        """The bot's DM channel (D...) with a user; not listed by name, private to the two."""
+        for chan in self._channels.values():
+            if chan.id.startswith("D") and chan.members == {self.bot_user_id, user_id}:
+                return chan
+        self._channel_seq += 1
+        chan = Channel(
+            f"D{self._channel_seq:010d}", f"dm-{user_id.lower()}", True, {self.bot_user_id, user_id}
+        )
+        self._channels[chan.id] = chan
+        return chan
+
+    def dm(self, user_id: str) -> Channel | None:
+        """A deep copy of the bot's direct-message channel with `user_id`, if one was opened."""
+        with self._lock:
+            for chan in self._channels.values():
+                if chan.id.startswith("D") and chan.members == {self.bot_user_id, user_id}:
+                    return copy.deepcopy(chan)
+        return None
 
     def _find_message(self, chan: Channel, ts: str) -> Message:
         found = next((m for m in chan.messages if m.ts == ts), None)
