@@ -86,6 +86,7 @@ KNOWN_KEYS = {
     "channel_prefix",
     "updates",
     "resolve_by",
+    "services",
 }
 ADAPTER_KEYS = {"posts_per_second", "heartbeat_seconds"}
 SCHEDULE_KEYS = {"every", "mitigated_every", "ack_timeout", "postmortem_after", "follow_up_after"}
@@ -104,6 +105,8 @@ def policy_from_mapping(raw: Mapping[str, object], where: str = "config") -> Pol
             kwargs[key] = (
                 str(raw[key]).strip().lower() if key == "default_severity" else str(raw[key]).strip()
             )
+    if "services" in raw:
+        kwargs["services"] = _services(raw["services"], where)
     if "updates" in raw:
         kwargs["schedule"] = _schedule(raw["updates"], [s.name for s in severities], where)
     if "default_severity" not in kwargs and "sev3" not in [s.name for s in severities]:
@@ -177,3 +180,20 @@ def load_report_settings(env: Mapping[str, str] | None = None) -> tuple[str, Pol
         policy if isinstance(policy, Policy) else None,
         template_dir if isinstance(template_dir, Path) else None,
     )
+
+
+def _services(raw: object, where: str) -> dict[str, float]:
+    """`services: {checkout: {availability: 99.9}}`: availability targets for error budgets."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: `services` must map service names to {{availability: 99.9}}")
+    targets = {}
+    for name, spec in raw.items():
+        value = spec.get("availability") if isinstance(spec, dict) else None
+        try:
+            target = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            target = -1.0
+        if not 0 < target < 100:
+            raise ConfigError(f"{where}: services.{name}.availability must be a percentage like 99.9")
+        targets[str(name)] = target
+    return targets

@@ -122,7 +122,8 @@ class IncidentService:
     def metrics(self, since: datetime, now: datetime) -> Metrics:
         # Slack bookkeeping and notices change no figure, so they are not read.
         logs = self.store.load_many(self.store.declared_since(since), types=METRICS_TYPES)
-        return compute_metrics([replay(events) for events in logs.values() if events], since, now)
+        states = [replay(events) for events in logs.values() if events]
+        return compute_metrics(states, since, now, dict(self.policy.services))
 
     def open_items_of(self, owner: str, now: datetime) -> list[dict[str, Any]]:
         """Open action items owned by `owner`, across every incident."""

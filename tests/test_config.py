@@ -68,3 +68,13 @@ def test_missing_config_file_is_reported():
     """A config path that does not exist is a ConfigError, not a traceback."""
     with pytest.raises(ConfigError, match="cannot read INCIDENT_BOT_CONFIG"):
         load_settings({**BASE, "INCIDENT_BOT_CONFIG": "/nonexistent/bot.yml"})
+
+
+def test_services_set_availability_targets(tmp_path):
+    """`services` maps names to availability percentages; nonsense is a ConfigError."""
+    path = tmp_path / "bot.yml"
+    path.write_text("services:\n  checkout: {availability: 99.9}\n")
+    assert load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)}).policy.services == {"checkout": 99.9}
+    path.write_text("services:\n  checkout: {availability: 120}\n")
+    with pytest.raises(ConfigError, match="availability must be a percentage"):
+        load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)})

@@ -81,9 +81,11 @@ def test_postmortem_is_published_as_a_markdown_file_and_regenerating_supersedes_
 
 
 def test_metrics_from_slack(h):
-    """/incident metrics 30d reports over the window."""
+    """/incident metrics 30d reports over the window; /incident service names the affected service."""
     inc = incident_channel(h)
     h.command("ack", channel=inc, user=BOB)
+    assert h.command("service Checkout API", channel=inc).text == "INC-1 affects checkout-api."
+    assert h.bot.service.state_of(1).service == "checkout-api"
     text = h.command("metrics 30d").text
     assert "Incidents: *1* (SEV2: 1)" in text and "Time to acknowledge: mean" in text
     assert "`0d`" not in text

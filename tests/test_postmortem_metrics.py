@@ -175,3 +175,37 @@ def test_metrics_window_excludes_older_incidents():
     """Only incidents declared inside [since, now) count."""
     m = compute_metrics([replay(REOPENED)], T0 + timedelta(minutes=1), T0 + timedelta(days=1))
     assert m.incidents == 0 and m.time_to_resolve.count == 0
+
+
+def test_error_budget_per_service():
+    """99.9% over 30 days is 43.2 minutes; impact runs from its start to the recorded end."""
+    checkout = build(
+        20,
+        [
+            (0, "U0ALICE", ev.SERVICE_SET, {"service": "checkout", "previous": None}),
+            (10, "U0ALICE", ev.INCIDENT_MITIGATED, {"note": "n"}),
+            (
+                30,
+                "U0ALICE",
+                ev.INCIDENT_RESOLVED,
+                {"summary": "s", "impact_ended_at": "2026-02-04T14:50:00+00:00"},
+            ),
+        ],
+        impact_started_at="2026-02-04T14:28:00+00:00",
+    )
+    search = build(21, [(0, "U0ALICE", ev.SERVICE_SET, {"service": "search", "previous": None})])
+    m = compute_metrics(
+        [replay(checkout), replay(search)],
+        T0 - timedelta(days=29),
+        T0 + timedelta(days=1),
+        {"checkout": 99.9, "search": 99.0},
+    )
+    assert m.error_budgets[0] == {
+        "service": "checkout",
+        "target": 99.9,
+        "budget_minutes": 43.2,
+        "consumed_minutes": 22.0,  # 14:28 (impact start) to 14:50 (impact ended, as resolved)
+        "consumed_percent": 50.9,
+    }
+    # search is still open: its impact runs until `now`, a whole day.
+    assert m.error_budgets[1]["consumed_minutes"] == 1440.0 and m.error_budgets[1]["budget_minutes"] == 432.0

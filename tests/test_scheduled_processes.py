@@ -143,8 +143,12 @@ def update_times(slack, channel) -> list[float]:
 
 
 def quiet(store, slack, channel, at_least) -> bool:
-    """At least N updates are out and the log owes Slack nothing: a moment with no post in flight."""
-    return len(update_times(slack, channel)) >= at_least and store.with_slack_owed() == []
+    """At least N updates are out, the log owes Slack nothing and no process holds an incident's
+    sync lease: a moment with no post in flight."""
+    if len(update_times(slack, channel)) < at_least or store.with_slack_owed():
+        return False
+    with store.engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM leases WHERE name LIKE 'incident:%'")).scalar() == 0
 
 
 def assert_exactly_once(store, slack, channel) -> None:

@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from slugify import slugify
+
 from bot.core.policy import ROLES, UPDATE_STATUSES
 from bot.errors import UserError
 
@@ -21,6 +23,7 @@ USAGE = {
     "severity": "/incident severity [INC-N] <sevN> [reason]",
     "role": "/incident role [INC-N] <commander|comms|scribe> <@user>",
     "note": "/incident note [INC-N] <text>",
+    "service": "/incident service [INC-N] <service-name>",
     "mitigate": "/incident mitigate [INC-N] <note>",
     "resolve": "/incident resolve [INC-N] <summary>",
     "reopen": "/incident reopen [INC-N] <reason>",
@@ -253,7 +256,17 @@ def _parse_metrics(verb: str, incident: int | None, rest: str, severities: tuple
     return Command(verb=verb, days=int(match.group(1)))
 
 
+def _parse_service(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    name = slugify(rest, max_length=64)
+    if not name:
+        raise UserError(
+            "Which service is affected? e.g. `/incident service checkout`.", usage=usage_for(verb)
+        )
+    return Command(verb=verb, incident=incident, text=name)
+
+
 _PARSERS = {
+    "service": _parse_service,
     "postmortem": _parse_postmortem,
     "action": _parse_action,
     "metrics": _parse_metrics,

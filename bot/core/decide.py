@@ -205,6 +205,13 @@ def _reopen(state: IncidentState, command: Command, actor: str, now: datetime, p
     )
 
 
+def _service(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
+    if state.service == command.text:
+        raise TransitionRefused(f"{state.key} is already on {command.text}.", usage=usage_for(command.verb))
+    data = {"service": command.text, "previous": state.service}
+    return Decision([NewEvent(ev.SERVICE_SET, actor, now, data)], f"{state.key} affects {command.text}.")
+
+
 def _postmortem(
     state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy
 ) -> Decision:
@@ -246,6 +253,7 @@ def _action(state: IncidentState, command: Command, actor: str, now: datetime, p
 
 
 _HANDLERS = {
+    "service": _service,
     "postmortem": _postmortem,
     "action": _action,
     "ack": _ack,

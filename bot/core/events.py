@@ -20,6 +20,7 @@ NOTE_ADDED = "NoteAdded"
 INCIDENT_MITIGATED = "IncidentMitigated"
 INCIDENT_RESOLVED = "IncidentResolved"
 INCIDENT_REOPENED = "IncidentReopened"
+SERVICE_SET = "ServiceSet"
 
 LIFECYCLE_TYPES = frozenset(
     {
@@ -32,6 +33,7 @@ LIFECYCLE_TYPES = frozenset(
         INCIDENT_MITIGATED,
         INCIDENT_RESOLVED,
         INCIDENT_REOPENED,
+        SERVICE_SET,
     }
 )
 

@@ -9,7 +9,11 @@ Definitions (also in the README):
   declaration records `impact_started_at` (alert intake sets it);
 - repeat incidents: incidents in the window whose title, slugged, equals an earlier one's in it;
 - postmortems completed: resolved incidents with a published postmortem, out of those resolved;
-- action items: on incidents in the window, done / open / overdue (due before `now`'s date).
+- action items: on incidents in the window, done / open / overdue (due before `now`'s date);
+- error budget, per service with an availability target: budget = (100% - target) x window;
+  consumed = the impact time of that service's incidents inside the window, impact running from
+  `impact_started_at` (else the declaration) to when it ended (the time given on resolve, else
+  mitigation, else resolution, else `now`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Metrics:
     action_items_done: int = 0
     action_items_open: int = 0
     action_items_overdue: int = 0
+    error_budgets: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -60,7 +65,42 @@ def _figure(spans: list[timedelta]) -> Figure:
     return Figure(len(seconds), round(statistics.fmean(seconds), 1), round(statistics.median(seconds), 1))
 
 
-def compute_metrics(states: list[IncidentState], since: datetime, now: datetime) -> Metrics:
+def impact_window(state: IncidentState, now: datetime) -> tuple[datetime, datetime]:
+    start = state.impact_started_at or state.declared_at
+    ended = datetime.fromisoformat(state.impact_ended_at) if state.impact_ended_at else None
+    end = ended or state.mitigated_at or state.resolved_at or now
+    return start, max(start, end)
+
+
+def error_budgets(
+    states: list[IncidentState], targets: dict[str, float], since: datetime, now: datetime
+) -> list[dict]:
+    window_minutes = (now - since).total_seconds() / 60
+    out = []
+    for service, target in sorted(targets.items()):
+        budget = (100.0 - target) / 100.0 * window_minutes
+        used = 0.0
+        for s in states:
+            if s.service == service:
+                start, end = impact_window(s, now)
+                overlap = (min(end, now) - max(start, since)).total_seconds() / 60
+                used += max(overlap, 0.0)
+        percent = round(used / budget * 100, 1) if budget else None
+        out.append(
+            {
+                "service": service,
+                "target": target,
+                "budget_minutes": round(budget, 1),
+                "consumed_minutes": round(used, 1),
+                "consumed_percent": percent,
+            }
+        )
+    return out
+
+
+def compute_metrics(
+    states: list[IncidentState], since: datetime, now: datetime, targets: dict[str, float] | None = None
+) -> Metrics:
     window = sorted(
         (s for s in states if since <= s.declared_at < now), key=lambda s: (s.declared_at, s.number)
     )
@@ -98,4 +138,5 @@ def compute_metrics(states: list[IncidentState], since: datetime, now: datetime)
         action_items_done=done,
         action_items_open=len(items) - done,
         action_items_overdue=overdue,
+        error_budgets=error_budgets(window, dict(targets or {}), since, now),
     )

@@ -51,6 +51,8 @@ class Policy:
     channel_prefix: str = "inc"
     announcement_channel: str = "#incidents"
     schedule: Schedule = field(default_factory=Schedule)
+    # Availability targets in percent by service name, for error budgets (e.g. {"checkout": 99.9}).
+    services: Mapping[str, float] = field(default_factory=dict)
     # Who may resolve or reopen: "commander" (the incident's current commander) or "anyone".
     resolve_by: str = "commander"
 

@@ -59,6 +59,8 @@ def describe(event: Event) -> str:
         return f"Severity {d['from'].upper()} → {d['to'].upper()}{reason}"
     if t == ev.ROLE_ASSIGNED:
         return f"<@{d['user']}> is {d['role']}"
+    if t == ev.SERVICE_SET:
+        return f"Service: {d['service']}"
     if t == ev.NOTE_ADDED:
         return f"Note: {d['text']}"
     if t == ev.INCIDENT_MITIGATED:

@@ -38,6 +38,7 @@ class IncidentState:
     notices: list[Event] = field(default_factory=list)
     notice_keys: set[str] = field(default_factory=set)
     impact: str | None = None
+    service: str | None = None
     impact_started_at: datetime | None = None
     root_cause: str | None = None
     impact_ended_at: str | None = None
@@ -188,6 +189,8 @@ def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branc
         state.resolved_at = None
         state.resolution = None
         state.topic_seq = event.seq
+    elif t == ev.SERVICE_SET:
+        state.service = d["service"]
     elif t == ev.MESSAGE_PINNED:
         state.pins[d["message_ts"]] = event
     elif t == ev.MESSAGE_UNPINNED:
