@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.core import events as ev
 from bot.core.commands import Command, check_title, parse_command
 from bot.core.decide import (
     TransitionRefused,
@@ -127,7 +128,8 @@ class IncidentService:
 
     def open_items_of(self, owner: str, now: datetime) -> list[dict[str, Any]]:
         """Open action items owned by `owner`, across every incident."""
-        logs = self.store.load_many(self.store.numbers())
+        types = {ev.INCIDENT_DECLARED, ev.ACTION_ITEM_ADDED, ev.ACTION_ITEM_DONE}
+        logs = self.store.load_many(self.store.numbers(), types=types)
         rows = []
         for events in logs.values():
             state = replay(events)

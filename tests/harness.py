@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 
 from bot.config import Settings
@@ -13,6 +14,16 @@ from bot.testing.slack_requests import HttpReply, SlackRequestSender
 
 ALICE, BOB, CAROL, ONCALL = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0ONCALL1"
 SYNC_TIMEOUT = 30
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    """Poll `predicate` until it holds or `timeout` passes (for effects that happen in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def team_policy(**overrides) -> Policy:

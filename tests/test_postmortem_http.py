@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core import events as ev
-from tests.harness import ALICE, BOB, start_harness
+from tests.harness import ALICE, BOB, start_harness, wait_for
 from tests.test_manifest import manifest_bot_scopes
 
 
@@ -102,9 +102,7 @@ def test_the_owner_of_an_overdue_item_gets_one_direct_message(h):
     h.command(f"action add Rotate the leaked key <@{BOB}|bob> due {yesterday}", channel=inc)
     h.settle()
     h.bot.start_heartbeat(interval_seconds=0.1)
-    deadline = time.monotonic() + 20
-    while h.slack.dm(BOB) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert wait_for(lambda: h.slack.dm(BOB) is not None, timeout=20)
     time.sleep(0.5)  # several more heartbeats: none may send it again
     h.bot.stop_heartbeat()
     h.settle()

@@ -9,7 +9,7 @@ import pytest
 
 from bot.core import events as ev
 from bot.core.policy import Schedule
-from tests.harness import ALICE, ONCALL, start_harness, team_policy
+from tests.harness import ALICE, ONCALL, start_harness, team_policy, wait_for
 from tests.test_manifest import manifest_bot_scopes
 
 CADENCE = 1.0
@@ -26,15 +26,6 @@ def h(database_url):
     harness = start_harness(database_url, manifest_bot_scopes(), policy=team_policy(schedule=schedule))
     yield harness
     harness.close()
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def texts(h, channel):

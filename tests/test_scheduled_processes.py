@@ -21,7 +21,7 @@ from bot.store.db import make_engine
 from bot.store.event_store import EventStore
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.slack_requests import SlackRequestSender
-from tests.harness import ALICE, BOB
+from tests.harness import ALICE, BOB, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CADENCE = 2.0
@@ -126,15 +126,6 @@ def declare(slack, general, secret, process) -> str:
     assert reply.status == 200 and "INC-1" in reply.text
     assert wait_for(lambda: slack.channel_by_name("inc-1-payments-failing") is not None)
     return slack.channel_by_name("inc-1-payments-failing").id
-
-
-def wait_for(predicate, timeout=30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def update_times(slack, channel) -> list[float]:

@@ -112,23 +112,13 @@ class SlackRequestSender:
                 "action_ts": f"{time.time():.6f}",
             }
         payload = {
-            "type": "block_actions",
-            "team": {"id": self.team_id, "domain": "example"},
-            "user": {
-                "id": user_id,
-                "username": user_id.lower(),
-                "name": user_id.lower(),
-                "team_id": self.team_id,
-            },
-            "api_app_id": "A0INCIDENT",
-            "token": "legacy-verification-token",
+            **self._interaction_envelope("block_actions", user_id),
             "container": {
                 "type": "message",
                 "message_ts": message_ts,
                 "channel_id": channel_id,
                 "is_ephemeral": False,
             },
-            "trigger_id": self.trigger_id(),
             "channel": {"id": channel_id, "name": "channel"},
             "message": {"type": "message", "user": "UBOT0001", "ts": message_ts, "text": "", "blocks": []},
             "state": {"values": {}},
@@ -151,7 +141,17 @@ class SlackRequestSender:
             "bot_id": "B0001",
         }
         payload = {
-            "type": "view_submission",
+            **self._interaction_envelope("view_submission", user_id),
+            "view": submitted,
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        return self.interaction(payload)
+
+    def _interaction_envelope(self, kind: str, user_id: str) -> dict:
+        """The fields every interaction payload carries, in Slack's shape."""
+        return {
+            "type": kind,
             "team": {"id": self.team_id, "domain": "example"},
             "user": {
                 "id": user_id,
@@ -162,11 +162,7 @@ class SlackRequestSender:
             "api_app_id": "A0INCIDENT",
             "token": "legacy-verification-token",
             "trigger_id": self.trigger_id(),
-            "view": submitted,
-            "response_urls": [],
-            "is_enterprise_install": False,
         }
-        return self.interaction(payload)
 
     def interaction(self, payload: dict) -> HttpReply:
         """Interactivity arrives form-encoded as a single `payload` field of JSON."""
