@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.core.policy import DEFAULT_SEVERITIES, Policy, Schedule, SeverityLevel
+from bot.core.policy import DEFAULT_SEVERITIES, AlertPolicy, Policy, Schedule, SeverityLevel
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
@@ -29,6 +29,7 @@ class Settings:
     # Slack allows about one message a second per channel; bursts of a few are tolerated.
     posts_per_second: float = 1.0
     heartbeat_seconds: float = 5.0
+    alertmanager_token: str | None = None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +46,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         signing_secret=env["SLACK_SIGNING_SECRET"],
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        alertmanager_token=env.get("ALERTMANAGER_TOKEN") or None,
         **file_settings,
     )
 
@@ -87,6 +89,7 @@ KNOWN_KEYS = {
     "updates",
     "resolve_by",
     "services",
+    "alerts",
 }
 ADAPTER_KEYS = {"posts_per_second", "heartbeat_seconds"}
 SCHEDULE_KEYS = {"every", "mitigated_every", "ack_timeout", "postmortem_after", "follow_up_after"}
@@ -105,6 +108,8 @@ def policy_from_mapping(raw: Mapping[str, object], where: str = "config") -> Pol
             kwargs[key] = (
                 str(raw[key]).strip().lower() if key == "default_severity" else str(raw[key]).strip()
             )
+    if "alerts" in raw:
+        kwargs["alerts"] = _alerts(raw["alerts"], [s.name for s in severities], where)
     if "services" in raw:
         kwargs["services"] = _services(raw["services"], where)
     if "updates" in raw:
@@ -197,3 +202,21 @@ def _services(raw: object, where: str) -> dict[str, float]:
             raise ConfigError(f"{where}: services.{name}.availability must be a percentage like 99.9")
         targets[str(name)] = target
     return targets
+
+
+def _alerts(raw: object, severities: list[str], where: str) -> AlertPolicy:
+    """`alerts: {declare: {page: sev1}, triage: [warning], triage_channel: "#alerts-triage"}`."""
+    if not isinstance(raw, dict) or set(raw) - {"declare", "triage", "triage_channel"}:
+        raise ConfigError(f"{where}: `alerts` takes declare, triage and triage_channel")
+    defaults = AlertPolicy()
+    declare = raw.get("declare", defaults.declare)
+    if not isinstance(declare, dict) or not all(str(v).lower() in severities for v in declare.values()):
+        raise ConfigError(f"{where}: alerts.declare must map alert severities to one of {severities}")
+    triage = raw.get("triage", list(defaults.triage))
+    if not isinstance(triage, list):
+        raise ConfigError(f"{where}: alerts.triage must be a list of alert severities")
+    return AlertPolicy(
+        declare={str(k).lower(): str(v).lower() for k, v in declare.items()},
+        triage=tuple(str(t).lower() for t in triage),
+        triage_channel=str(raw.get("triage_channel", defaults.triage_channel)),
+    )

@@ -13,6 +13,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
 from bot.render.renderer import Renderer
 from bot.render.views import Messages, check_templates
@@ -81,15 +82,18 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
         verify_token=verify_token,
         listeners=listeners,
     )
-    return Bot(settings, store, service, queue, app, make_wsgi_app(app, store), listeners)
+    alerts = make_alert_handler(service, queue, settings.alertmanager_token, notifier.post_triage, listeners)
+    return Bot(settings, store, service, queue, app, make_wsgi_app(app, store, alerts), listeners)
 
 
-def make_wsgi_app(app: App, store: EventStore) -> Callable:
+def make_wsgi_app(app: App, store: EventStore, alerts: Callable | None = None) -> Callable:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(store, start_response)
+        if environ.get("PATH_INFO") == ALERTMANAGER_PATH and alerts is not None:
+            return alerts(environ, start_response)
         return slack(environ, start_response)
 
     return wsgi

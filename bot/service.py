@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core import events as ev
+from bot.core.alerts import ALERT_ACTOR, AlertGroup, decide_alerts, incident_fields
 from bot.core.commands import Command, check_title, parse_command
 from bot.core.decide import (
     TransitionRefused,
@@ -51,6 +52,12 @@ class SlackSteps(Protocol):
     """The Slack adapter: performs one owed step and says what happened (ids, timestamps)."""
 
     def perform(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    action: str  # declare | triage | record
+    incident: int | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +269,56 @@ class IncidentService:
         }
         command = Command("resolve", incident=number, text=summary)
         return self._change(number, command, actor, self.clock(), extra)
+
+    # Alert intake -------------------------------------------------------------------------
+
+    def receive_alerts(self, group: AlertGroup) -> AlertOutcome:
+        """One Alertmanager notification: page -> an incident (one per group while it is open),
+        ticket -> the triage channel, anything else -> only recorded. Every one is logged."""
+        now = self.clock()
+        action = self.policy.alerts.classify(group.severity_label)
+        incident = self._incident_from_alerts(group, now) if action == "declare" else None
+        self.store.log_alert(
+            {
+                "received_at": now,
+                "alert_group": group.identity,
+                "status": group.status,
+                "severity": group.severity_label[:32],
+                "action": action,
+                "incident": incident,
+            }
+        )
+        return AlertOutcome(action, incident)
+
+    def _incident_from_alerts(self, group: AlertGroup, now: datetime) -> int | None:
+        latest = self.store.latest_for_alert_group(group.identity)
+        if latest is not None and not self.state_of(latest).is_resolved:
+            self._record_decided(latest, lambda state, at: decide_alerts(state, group, at))
+            return latest
+        if group.status == "resolved":
+            return latest  # nothing open for it: a late resolution of a closed incident
+        severity = self.policy.alerts.declare[group.severity_label]
+        fields = incident_fields(group, severity)
+        command = Command("declare", severity=severity, text=fields.pop("title"))
+        responders = self.policy.severity(severity).responders
+        (declared,) = decide_declare(
+            command,
+            ALERT_ACTOR,
+            now,
+            self.policy,
+            None,
+            commander=responders[0] if responders else "",
+            source=f"alertgroup:{group.identity}|{group.episode}",
+            extra=fields,
+        )
+        first = Event(0, 1, declared.type, declared.actor, declared.at, declared.data)
+        try:
+            event = self.store.declare(
+                declared, next_due_at(replay([first]), self.policy), declared.data["source"], group.identity
+            )
+        except DuplicateDelivery as dup:
+            return dup.incident  # a re-send raced the first delivery
+        return event.incident
 
     # The timeline from the channel ----------------------------------------------------------
 

@@ -14,6 +14,7 @@ from bot.testing.slack_requests import HttpReply, SlackRequestSender
 
 ALICE, BOB, CAROL, ONCALL = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0ONCALL1"
 SYNC_TIMEOUT = 30
+ALERT_TOKEN = "alert-token-for-tests"
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:
@@ -81,6 +82,7 @@ def start_harness(
         slack.add_user(user, name)
     general = slack.add_channel("general", members=[ALICE, BOB, CAROL])
     announcements = slack.add_channel("incidents", members=[ALICE, BOB])
+    slack.add_channel("alerts-triage", members=[ALICE])
     secret = secrets.token_hex(16)
     settings = Settings(
         bot_token=slack.token,
@@ -89,6 +91,7 @@ def start_harness(
         slack_api_url=slack.base_url,
         policy=policy or team_policy(),
         posts_per_second=posts_per_second,
+        alertmanager_token=ALERT_TOKEN,
     )
     bot = build_bot(settings)
     server = ServerThread(bot.wsgi).start()

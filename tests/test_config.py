@@ -78,3 +78,19 @@ def test_services_set_availability_targets(tmp_path):
     path.write_text("services:\n  checkout: {availability: 120}\n")
     with pytest.raises(ConfigError, match="availability must be a percentage"):
         load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)})
+
+
+def test_alerts_section_maps_severities(tmp_path):
+    """`alerts` sets which alert severities page (and as which incident severity) and which triage."""
+    path = tmp_path / "bot.yml"
+    path.write_text("alerts:\n  declare: {P1: SEV2}\n  triage: [P2]\n  triage_channel: C0TRIAGE\n")
+    alerts = load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)}).policy.alerts
+    assert (dict(alerts.declare), alerts.triage, alerts.triage_channel) == (
+        {"p1": "sev2"},
+        ("p2",),
+        "C0TRIAGE",
+    )
+    assert alerts.classify("p1") == "declare" and alerts.classify("p2") == "triage"
+    path.write_text("alerts:\n  declare: {page: sev9}\n")
+    with pytest.raises(ConfigError, match="alerts.declare must map"):
+        load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)})

@@ -38,13 +38,14 @@ def decide_declare(
     impact: str | None = None,
     private: bool = False,
     source: str | None = None,
+    extra: dict[str, object] | None = None,
 ) -> list[NewEvent]:
     severity = command.severity or policy.default_severity
     level = policy.severity(severity)
     data: dict[str, object] = {
         "title": command.text,
         "severity": severity,
-        "commander": commander or actor,
+        "commander": actor if commander is None else commander,
         "responders": sorted(set(level.responders)),
         "origin_channel": origin_channel,
     }
@@ -54,6 +55,7 @@ def decide_declare(
         data["private"] = True
     if source:
         data["source"] = source
+    data.update(extra or {})
     return [NewEvent(ev.INCIDENT_DECLARED, actor, now, data)]
 
 

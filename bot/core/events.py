@@ -21,6 +21,8 @@ INCIDENT_MITIGATED = "IncidentMitigated"
 INCIDENT_RESOLVED = "IncidentResolved"
 INCIDENT_REOPENED = "IncidentReopened"
 SERVICE_SET = "ServiceSet"
+ALERTS_FIRING = "AlertsFiring"
+ALERTS_RESOLVED = "AlertsResolved"
 
 LIFECYCLE_TYPES = frozenset(
     {
@@ -34,6 +36,8 @@ LIFECYCLE_TYPES = frozenset(
         INCIDENT_RESOLVED,
         INCIDENT_REOPENED,
         SERVICE_SET,
+        ALERTS_FIRING,
+        ALERTS_RESOLVED,
     }
 )
 

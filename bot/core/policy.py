@@ -45,6 +45,21 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class AlertPolicy:
+    """Which Alertmanager `severity` labels page (declare, at which severity), which make a ticket
+    (posted to the triage channel) and, by elimination, which are only recorded."""
+
+    declare: Mapping[str, str] = field(default_factory=lambda: {"page": "sev1", "critical": "sev1"})
+    triage: tuple[str, ...] = ("warning",)
+    triage_channel: str = "#alerts-triage"
+
+    def classify(self, severity_label: str) -> str:
+        if severity_label in self.declare:
+            return "declare"
+        return "triage" if severity_label in self.triage else "record"
+
+
+@dataclass(frozen=True)
 class Policy:
     severities: tuple[SeverityLevel, ...] = DEFAULT_SEVERITIES
     default_severity: str = "sev3"
@@ -53,6 +68,7 @@ class Policy:
     schedule: Schedule = field(default_factory=Schedule)
     # Availability targets in percent by service name, for error budgets (e.g. {"checkout": 99.9}).
     services: Mapping[str, float] = field(default_factory=dict)
+    alerts: AlertPolicy = field(default_factory=AlertPolicy)
     # Who may resolve or reopen: "commander" (the incident's current commander) or "anyone".
     resolve_by: str = "commander"
 

@@ -59,6 +59,10 @@ def describe(event: Event) -> str:
         return f"Severity {d['from'].upper()} → {d['to'].upper()}{reason}"
     if t == ev.ROLE_ASSIGNED:
         return f"<@{d['user']}> is {d['role']}"
+    if t == ev.ALERTS_FIRING:
+        return f"More alerts fired: {'; '.join(d.get('summaries', []))}"
+    if t == ev.ALERTS_RESOLVED:
+        return "Alertmanager: all alerts of the group resolved"
     if t == ev.SERVICE_SET:
         return f"Service: {d['service']}"
     if t == ev.NOTE_ADDED:

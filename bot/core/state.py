@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,9 @@ class IncidentState:
     notice_keys: set[str] = field(default_factory=set)
     impact: str | None = None
     service: str | None = None
+    alert: dict | None = None  # the Alertmanager group that declared it: group, runbook, dashboard
+    alert_fingerprints: set[str] = field(default_factory=set)
+    alerts_resolved: bool = False  # the group's resolution was noted; new alerts clear it
     impact_started_at: datetime | None = None
     root_cause: str | None = None
     impact_ended_at: str | None = None
@@ -85,8 +89,11 @@ class IncidentState:
         raise KeyError(seq)
 
     def wanted_members(self) -> set[str]:
-        """Everyone who should be in the incident channel."""
-        return {self.declared_by, *self.responders, *self.roles.values()}
+        """Everyone who should be in the incident channel (people; not the alert intake)."""
+        return {u for u in (self.declared_by, *self.responders, *self.roles.values()) if _SLACK_USER.match(u)}
+
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 class ReplayError(ValueError):
@@ -108,13 +115,17 @@ def replay(events: Iterable[Event]) -> IncidentState:
         declared_at=first.at,
         origin_channel=d.get("origin_channel"),
         responders=set(d.get("responders", ())),
-        roles={"commander": d.get("commander") or first.actor},
+        roles={"commander": d.get("commander", first.actor)} if d.get("commander", first.actor) else {},
         impact=d.get("impact"),
         impact_started_at=datetime.fromisoformat(d["impact_started_at"])
         if d.get("impact_started_at")
         else None,
         private=bool(d.get("private", False)),
+        service=d.get("service"),
+        alert=d.get("alert"),
     )
+    if state.alert:
+        state.alert_fingerprints = set(state.alert.get("fingerprints", ()))
     _note(state, first)
     state.topic_seq = first.seq
     state.cadence_anchor_at = state.last_human_update_at = first.at
@@ -189,6 +200,11 @@ def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branc
         state.resolved_at = None
         state.resolution = None
         state.topic_seq = event.seq
+    elif t == ev.ALERTS_FIRING:
+        state.alert_fingerprints |= set(d["fingerprints"])
+        state.alerts_resolved = False
+    elif t == ev.ALERTS_RESOLVED:
+        state.alerts_resolved = True
     elif t == ev.SERVICE_SET:
         state.service = d["service"]
     elif t == ev.MESSAGE_PINNED:

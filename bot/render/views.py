@@ -26,6 +26,8 @@ def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str
         "is_resolved": state.is_resolved,
         "commander": state.commander,
         "roles": dict(sorted(state.roles.items())),
+        "runbook": (state.alert or {}).get("runbook"),
+        "dashboard": (state.alert or {}).get("dashboard"),
         "roles_text": " · ".join(f"{role}: <@{user}>" for role, user in sorted(state.roles.items())),
         "declared_by": state.declared_by,
         "declared_at": state.declared_at,
@@ -129,6 +131,9 @@ class Messages:
     def metrics(self, metrics: Any) -> str:
         return self.renderer.text("metrics.mrkdwn.j2", m=metrics)
 
+    def triage(self, group: Any) -> str:
+        return self.renderer.text("triage.mrkdwn.j2", group=group)
+
     def notice(self, event: Event, state: IncidentState) -> str:
         return self.renderer.text("notice.mrkdwn.j2", notice=event_view(event), incident=incident_view(state))
 
@@ -161,6 +166,8 @@ def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState
     steps = [
         (ev.INCIDENT_DECLARED, {"title": "Sample & <check>", "severity": "sev1", "commander": "U0SAMPLE"}),
         (ev.CHANNEL_CREATED, {"channel_id": "C0SAMPLE", "name": "inc-0-sample"}),
+        (ev.ALERTS_FIRING, {"fingerprints": ["f2"], "summaries": ["s"]}),
+        (ev.ALERTS_RESOLVED, {"group": "g"}),
         (ev.INCIDENT_ACKNOWLEDGED, {}),
         (ev.STATUS_UPDATED, {"status": "identified", "from": "investigating", "message": "m"}),
         (ev.SEVERITY_CHANGED, {"from": "sev1", "to": "sev2", "reason": "r", "responders": []}),
@@ -198,6 +205,17 @@ def _sample_notice(kind: str, now: datetime) -> dict[str, Any]:
     }
 
 
+_SAMPLE_WEBHOOK = {
+    "version": "4",
+    "receiver": "r",
+    "groupKey": "{}:{}",
+    "status": "firing",
+    "commonLabels": {"severity": "warning", "alertname": "A"},
+    "commonAnnotations": {"summary": "s", "runbook": "https://runbooks.example.com/a"},
+    "alerts": [{"status": "firing", "labels": {}, "startsAt": "2026-01-01T00:00:00Z", "fingerprint": "f"}],
+}
+
+
 def check_templates(messages: Messages, now: datetime) -> None:
     """Render every template once with a sample incident, so a broken one fails at start-up.
 
@@ -232,6 +250,9 @@ def check_templates(messages: Messages, now: datetime) -> None:
     messages.channel_ready(state)
     messages.declared_reply(state, "inc-0-sample")
     messages.postmortem(state)
+    from bot.core.alerts import parse_webhook
+
+    messages.triage(parse_webhook(_SAMPLE_WEBHOOK))
     messages.action_list(
         [{"incident": "INC-0", "n": 1, "text": "t", "owner": None, "due": None, "status": "open"}],
         "INC-0",

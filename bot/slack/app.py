@@ -132,6 +132,11 @@ def register_actions(app: App, service: IncidentService, queue: SyncQueue) -> No
     for action_id in SUMMARY_ACTIONS:
         app.action(action_id)(on_summary_action)
 
+    @app.action(ids.RUNBOOK)
+    @app.action(ids.DASHBOARD)
+    def on_link(ack: Ack) -> None:
+        ack()  # the browser opens the link; there is nothing to do here
+
     @app.action(ids.JOIN)
     def on_join(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
         ack()

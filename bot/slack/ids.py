@@ -10,7 +10,10 @@ SEVERITY = "incident.severity"
 MITIGATE = "incident.mitigate"
 RESOLVE = "incident.resolve"
 JOIN = "incident.join"
-ACTION_IDS = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN)
+# Link buttons (runbook, dashboard from the alert): Slack still reports the click; it is acked.
+RUNBOOK = "incident.runbook"
+DASHBOARD = "incident.dashboard"
+ACTION_IDS = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN, RUNBOOK, DASHBOARD)
 
 DECLARE_VIEW = "incident.declare_view"
 UPDATE_VIEW = "incident.update_view"

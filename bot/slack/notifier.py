@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.core import events as ev
+from bot.core.alerts import AlertGroup
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed
 from bot.core.policy import Policy
@@ -202,6 +203,10 @@ class SlackNotifier:
             "file_id": file_id,
             "sha256": digest,
         }
+
+    def post_triage(self, group: AlertGroup) -> None:
+        """A ticket-grade alert group: shown in the triage channel, no incident."""
+        self._post(self.policy.alerts.triage_channel, text=self.messages.triage(group), unfurl_links=False)
 
     def _entry(self, step: Owed, state: IncidentState) -> str:
         event = state.event(step.seq)

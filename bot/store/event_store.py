@@ -90,8 +90,23 @@ class DeliveryRow(SQLModel, table=True):
 
     __tablename__ = "deliveries"
 
-    key: str = Field(primary_key=True, max_length=128)
+    key: str = Field(primary_key=True, max_length=512)
     incident: int
+    alert_group: str | None = Field(default=None, index=True, max_length=512)
+
+
+class AlertLogRow(SQLModel, table=True):
+    """Every Alertmanager notification received, and what the bot did with it."""
+
+    __tablename__ = "alert_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    alert_group: str = Field(max_length=512)
+    status: str = Field(max_length=16)
+    severity: str = Field(max_length=32)
+    action: str = Field(max_length=16)
+    incident: int | None = None
 
 
 EVENTS = EventRow.__table__
@@ -167,7 +182,13 @@ class EventStore:
         with self._write_lock, self._writer.begin() as conn:
             yield conn
 
-    def declare(self, new: NewEvent, next_due_at: datetime | None = None, source: str | None = None) -> Event:
+    def declare(
+        self,
+        new: NewEvent,
+        next_due_at: datetime | None = None,
+        source: str | None = None,
+        alert_group: str | None = None,
+    ) -> Event:
         """Store a declaration under the next incident number (a counter row, so concurrent
         declares wait on each other instead of colliding and retrying). With `source`, a second
         declaration from the same Slack delivery raises DuplicateDelivery instead."""
@@ -177,7 +198,9 @@ class EventStore:
                     number = self._next_number(conn)
                     event = Event(number, 1, new.type, new.actor, new.at, dict(new.data))
                     if source:
-                        conn.execute(insert(DELIVERIES).values(key=source, incident=number))
+                        conn.execute(
+                            insert(DELIVERIES).values(key=source, incident=number, alert_group=alert_group)
+                        )
                     conn.execute(INSERT_EVENTS, [_row(event)])
                     conn.execute(
                         INSERT_INCIDENT, {"number": number, **head_of(replay([event]), True, next_due_at)}
@@ -188,6 +211,19 @@ class EventStore:
                     raise DuplicateDelivery(earlier) from None
                 continue  # two processes created the counter row at once; the next try finds it
         raise ConcurrencyConflict("could not allocate an incident number")
+
+    def latest_for_alert_group(self, alert_group: str) -> int | None:
+        with self.engine.connect() as conn:
+            query = sa_select(func.max(DELIVERIES.c.incident)).where(DELIVERIES.c.alert_group == alert_group)
+            return conn.execute(query).scalar()
+
+    def log_alert(self, row: dict[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(insert(AlertLogRow.__table__).values(**row))
+
+    def alert_log(self) -> list[AlertLogRow]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(AlertLogRow).order_by(AlertLogRow.id)))
 
     def delivered(self, source: str) -> int | None:
         with self.engine.connect() as conn:

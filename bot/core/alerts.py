@@ -1,0 +1,179 @@
+"""Alertmanager webhook payloads (version 4): validation, classification and the incident they ask for.
+
+Pure: the HTTP adapter hands in the decoded JSON; nothing here reads the clock or the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.commands import MAX_TITLE_LENGTH
+from bot.errors import IncidentBotError
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+class BadPayload(IncidentBotError):
+    """A webhook body that is not a valid Alertmanager v4 notification; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Alert:
+    fingerprint: str
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    receiver: str
+    group_key: str
+    status: str  # firing | resolved
+    alerts: tuple[Alert, ...]
+    common_labels: dict[str, str]
+    common_annotations: dict[str, str]
+
+    @property
+    def identity(self) -> str:
+        """receiver + groupKey: the same group, however often Alertmanager re-sends it."""
+        return f"{self.receiver}|{self.group_key}"
+
+    @property
+    def severity_label(self) -> str:
+        labels = [a.labels.get("severity", "") for a in self.alerts]
+        return (self.common_labels.get("severity") or next((x for x in labels if x), "")).lower()
+
+    @property
+    def episode(self) -> str:
+        """The group's earliest start: the same for every re-send of one outbreak, new for the next."""
+        return min(a.starts_at for a in self.alerts).isoformat()
+
+    def annotation(self, *names: str) -> str | None:
+        for name in names:
+            for source in (self.common_annotations, *(a.annotations for a in self.alerts)):
+                if source.get(name):
+                    return str(source[name])
+        return None
+
+
+def parse_webhook(body: Any) -> AlertGroup:
+    if not isinstance(body, dict):
+        raise BadPayload("the body must be a JSON object")
+    if str(body.get("version")) != "4":
+        raise BadPayload(f"unsupported webhook version {body.get('version')!r}; this bot reads version 4")
+    for name in ("receiver", "groupKey", "status", "alerts"):
+        if name not in body:
+            raise BadPayload(f"missing field {name!r}")
+    if body["status"] not in ("firing", "resolved"):
+        raise BadPayload(f"status must be firing or resolved, not {body['status']!r}")
+    if not isinstance(body["alerts"], list) or not body["alerts"]:
+        raise BadPayload("alerts must be a non-empty list")
+    alerts = tuple(_alert(a, i) for i, a in enumerate(body["alerts"]))
+    return AlertGroup(
+        receiver=str(body["receiver"]),
+        group_key=str(body["groupKey"]),
+        status=body["status"],
+        alerts=alerts,
+        common_labels=_strings(body.get("commonLabels") or {}, "commonLabels"),
+        common_annotations=_strings(body.get("commonAnnotations") or {}, "commonAnnotations"),
+    )
+
+
+def _alert(raw: Any, index: int) -> Alert:
+    if not isinstance(raw, dict):
+        raise BadPayload(f"alerts[{index}] must be an object")
+    for name in ("status", "labels", "startsAt", "fingerprint"):
+        if name not in raw:
+            raise BadPayload(f"alerts[{index}] is missing {name!r}")
+    try:
+        starts_at = datetime.fromisoformat(str(raw["startsAt"]).replace("Z", "+00:00"))
+    except ValueError:
+        raise BadPayload(f"alerts[{index}].startsAt is not a timestamp") from None
+    if starts_at.tzinfo is None:
+        raise BadPayload(f"alerts[{index}].startsAt has no time zone")
+    return Alert(
+        fingerprint=str(raw["fingerprint"]),
+        status=str(raw["status"]),
+        labels=_strings(raw["labels"], f"alerts[{index}].labels"),
+        annotations=_strings(raw.get("annotations") or {}, f"alerts[{index}].annotations"),
+        starts_at=starts_at,
+    )
+
+
+def _strings(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise BadPayload(f"{where} must be an object")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:
+    """What a declaration from this group records: title, severity, detection, service, links."""
+    title = group.annotation("summary") or group.common_labels.get("alertname") or "Alert"
+    title = " ".join(title.split())[:MAX_TITLE_LENGTH]
+    fields: dict[str, Any] = {
+        "title": title,
+        "severity": severity,
+        "impact_started_at": group.episode,
+        "alert": {
+            "group": group.identity,
+            "fingerprints": sorted(a.fingerprint for a in group.alerts),
+            "runbook": group.annotation("runbook", "runbook_url"),
+            "dashboard": group.annotation("dashboard", "dashboard_url"),
+        },
+    }
+    description = group.annotation("description")
+    if description:
+        fields["impact"] = description[:3000]
+    service = group.common_labels.get("service") or next(
+        (a.labels["service"] for a in group.alerts if a.labels.get("service")), None
+    )
+    if service:
+        fields["service"] = service
+    return fields
+
+
+ALERT_ACTOR = "alertmanager"
+
+
+def decide_alerts(state: Any, group: AlertGroup, now: datetime) -> list[Any]:
+    """For an open incident this group declared: new alerts join its timeline; a resolved group is
+    noted and, if no person has acted since the declaration, the incident moves to monitoring.
+    A person closes it."""
+    from bot.core import events as ev
+    from bot.core.events import NewEvent
+
+    if state.is_resolved:
+        return []
+    if group.status == "firing":
+        # Alerts not seen before join the incident; after a noted resolution, any firing alert is news.
+        new = sorted(
+            a.fingerprint
+            for a in group.alerts
+            if a.status == "firing"
+            and (state.alerts_resolved or a.fingerprint not in state.alert_fingerprints)
+        )
+        if not new:
+            return []  # a re-send (group_interval, repeat_interval, retry): nothing new
+        summaries = [
+            a.annotations.get("summary") or a.labels.get("alertname", "")
+            for a in group.alerts
+            if a.fingerprint in new
+        ]
+        return [NewEvent(ev.ALERTS_FIRING, ALERT_ACTOR, now, {"fingerprints": new, "summaries": summaries})]
+    if state.alerts_resolved:
+        return []  # already noted, and no alert fired since
+    events = [NewEvent(ev.ALERTS_RESOLVED, ALERT_ACTOR, now, {"group": group.identity})]
+    humans_acted = any(e.actor != ALERT_ACTOR for e in state.timeline[1:])
+    if not humans_acted and state.status != "monitoring":
+        message = "All alerts of the group resolved; watching before closing."
+        data = {"status": "monitoring", "from": state.status, "message": message}
+        events.append(NewEvent(ev.STATUS_UPDATED, ALERT_ACTOR, now, data))
+    return events
