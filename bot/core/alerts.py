@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.core import events as ev
 from bot.core.commands import MAX_TITLE_LENGTH
+from bot.core.events import NewEvent
+from bot.core.state import IncidentState
 from bot.errors import IncidentBotError
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -143,13 +146,10 @@ def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:
 ALERT_ACTOR = "alertmanager"
 
 
-def decide_alerts(state: Any, group: AlertGroup, now: datetime) -> list[Any]:
+def decide_alerts(state: IncidentState, group: AlertGroup, now: datetime) -> list[NewEvent]:
     """For an open incident this group declared: new alerts join its timeline; a resolved group is
     noted and, if no person has acted since the declaration, the incident moves to monitoring.
     A person closes it."""
-    from bot.core import events as ev
-    from bot.core.events import NewEvent
-
     if state.is_resolved:
         return []
     if group.status == "firing":
