@@ -15,6 +15,7 @@ from bot.core import events as ev
 from bot.core.alerts import ALERT_ACTOR, AlertGroup, decide_alerts, incident_fields
 from bot.core.commands import Command, check_title, parse_command
 from bot.core.decide import (
+    Decision,
     TransitionRefused,
     check_may_close,
     decide,
@@ -113,7 +114,7 @@ class IncidentService:
             and in_channel is None
         ):
             return Outcome(self.messages.action_list(self.open_items_of(actor, now), "", mine=True))
-        number = self._incident_for(command, channel_id)
+        number = self._incident_for(command, in_channel)
         if command.verb == "status":
             return Outcome(self.messages.status(self.state_of(number), now), number)
         if command.verb == "action" and command.sub in ("list", "mine"):
@@ -160,10 +161,11 @@ class IncidentService:
         name = channel_name_for(state.number, state.title, self.policy.channel_prefix)
         return Outcome(self.messages.declared_reply(state, name), state.number, declared=True)
 
-    def _incident_for(self, command: Command, channel_id: str | None) -> int:
+    def _incident_for(self, command: Command, in_channel: int | None) -> int:
+        """The INC-N named in the command, else the incident whose channel it was typed in."""
         if command.incident is not None:
             return command.incident
-        number = self.store.incident_for_channel(channel_id) if channel_id else None
+        number = in_channel
         if number is None:
             raise UserError(
                 f"This isn't an incident channel, so name the incident: `/incident {command.verb} INC-3 …`. "
@@ -174,18 +176,15 @@ class IncidentService:
     def _change(
         self, number: int, command: Command, actor: str, now: datetime, extra: dict[str, Any] | None = None
     ) -> Outcome:
-        for _ in range(MAX_CONFLICT_RETRIES):
-            events = self._events_of(number)
-            state = replay(events)
+        decision = Decision()
+
+        def decide_now(state: IncidentState) -> list[NewEvent]:
+            nonlocal decision  # the reply of the decision that was finally appended
             decision = decide(state, command, actor, now, self.policy, extra)
-            if not decision.events:
-                return Outcome(decision.reply, number)
-            try:
-                self._append(events, state, decision.events)
-            except ConcurrencyConflict:
-                continue
-            return Outcome(decision.reply, number)
-        raise ConcurrencyConflict(f"INC-{number} is changing too fast; try again")
+            return decision.events
+
+        self._append_decided(number, decide_now)
+        return Outcome(decision.reply, number)
 
     # Buttons and modals -------------------------------------------------------------------
 
@@ -339,19 +338,9 @@ class IncidentService:
 
     def _record_decided(
         self, number: int, decide_events: Callable[[IncidentState, datetime], list[NewEvent]]
-    ):
-        for _ in range(MAX_CONFLICT_RETRIES):
-            events = self._events_of(number)
-            state = replay(events)
-            new = decide_events(state, self.clock())
-            if not new:
-                return None
-            try:
-                self._append(events, state, new)
-            except ConcurrencyConflict:
-                continue
-            return number
-        raise ConcurrencyConflict(f"INC-{number} is changing too fast; try again")
+    ) -> int | None:
+        appended = self._append_decided(number, lambda state: decide_events(state, self.clock()))
+        return number if appended is not None else None
 
     def incident_for_channel(self, channel_id: str) -> int | None:
         return self.store.incident_for_channel(channel_id)
@@ -379,6 +368,23 @@ class IncidentService:
         ]
 
     # Appending ----------------------------------------------------------------------------
+
+    def _append_decided(
+        self, number: int, decide_events: Callable[[IncidentState], list[NewEvent]]
+    ) -> list[Event] | None:
+        """Load, decide on the current state, append. If another writer appended first, reload and
+        decide again. Returns the whole log after appending, or None when nothing was decided."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            events = self._events_of(number)
+            state = replay(events)
+            new = decide_events(state)
+            if not new:
+                return None
+            try:
+                return [*events, *self._append(events, state, new)]
+            except ConcurrencyConflict:
+                continue
+        raise ConcurrencyConflict(f"INC-{number} is changing too fast; try again")
 
     def _append(self, events: list[Event], state: IncidentState, new: list[NewEvent]) -> list[Event]:
         numbered = [
@@ -439,9 +445,13 @@ class IncidentService:
         return self.store.try_lease(SCHEDULER_LEASE, self.instance_id, self.clock(), ttl)
 
     def find_due_work(self, now: datetime) -> list[int]:
-        """Incidents with a notice due at `now`: the indexed query, then the due-work rules over
-        just the events they read (what people did and notices already decided)."""
-        logs = self.store.load_many(self.store.due_for_schedule(now), types=SCHEDULE_TYPES)
+        """Incidents with a notice due at `now`."""
+        return self._with_notices_due(self.store.due_for_schedule(now), now)
+
+    def _with_notices_due(self, candidates: list[int], now: datetime) -> list[int]:
+        """Of the incidents the index says are due, those the due-work rules agree about, judged
+        on just the events the rules read (what people did and notices already decided)."""
+        logs = self.store.load_many(candidates, types=SCHEDULE_TYPES)
         return [
             n for n, events in logs.items() if events and decide_notices(replay(events), self.policy, now)
         ]
@@ -449,26 +459,18 @@ class IncidentService:
     def run_schedule(self) -> list[int]:
         """Record every notice due now; return the incidents that now owe Slack a post."""
         now = self.clock()
-        due = set(self.find_due_work(now))
-        for number in self.store.due_for_schedule(now):
+        candidates = self.store.due_for_schedule(now)
+        due = set(self._with_notices_due(candidates, now))
+        for number in candidates:
             if number not in due:
                 # The cached due time was early (e.g. the cadence changed): refresh it.
                 state = self.state_of(number)
                 self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
         touched = []
         for number in sorted(due):
-            for _ in range(MAX_CONFLICT_RETRIES):
-                events = self._events_of(number)
-                state = replay(events)
-                notices = decide_notices(state, self.policy, now)
-                if not notices:
-                    break
-                try:
-                    self._append(events, state, notices)
-                except ConcurrencyConflict:
-                    continue
+            # Decided again on the full log: what is written is decided on the whole truth.
+            if self._append_decided(number, lambda state: decide_notices(state, self.policy, now)):
                 touched.append(number)
-                break
         return touched
 
     def refresh_schedule(self) -> None:
@@ -478,14 +480,7 @@ class IncidentService:
             self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
 
     def _record(self, number: int, new: NewEvent) -> list[Event]:
-        for _ in range(MAX_CONFLICT_RETRIES):
-            events = self._events_of(number)
-            state = replay(events)
-            try:
-                return [*events, *self._append(events, state, [new])]
-            except ConcurrencyConflict:
-                continue
-        raise ConcurrencyConflict(f"could not record {new.type} on INC-{number}")
+        return self._append_decided(number, lambda state: [new]) or []
 
     def channel_ready_text(self, state: IncidentState | None) -> str:
         if state is None or state.channel_id is None:
