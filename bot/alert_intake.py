@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 
 from bot.core.alerts import AlertGroup, BadPayload, parse_webhook
+from bot.core.audience import Destination
 from bot.service import IncidentService
 from bot.sync_queue import SyncQueue
 
@@ -26,7 +27,7 @@ def make_alert_handler(
     service: IncidentService,
     queue: SyncQueue,
     token: str | None,
-    post_triage: Callable[[AlertGroup], None],
+    post_triage: Callable[[AlertGroup, Destination], None],
     background: Executor,
 ) -> Callable[[dict, Callable], Iterable[bytes]]:
     def handle(environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -57,8 +58,8 @@ def make_alert_handler(
         outcome = service.receive_alerts(group)
         if outcome.incident is not None:
             queue.request(outcome.incident)
-        if outcome.action == "triage":
-            background.submit(_safely, post_triage, group)
+        if outcome.post_to is not None:
+            background.submit(_safely, post_triage, group, outcome.post_to)
         body = {"ok": True, "action": outcome.action}
         if outcome.incident is not None:
             body["incident"] = f"INC-{outcome.incident}"
@@ -67,9 +68,9 @@ def make_alert_handler(
     return handle
 
 
-def _safely(post: Callable[[AlertGroup], None], group: AlertGroup) -> None:
+def _safely(post: Callable[[AlertGroup, Destination], None], group: AlertGroup, to: Destination) -> None:
     try:
-        post(group)
+        post(group, to)
     except Exception:
         log.exception("could not post alert group %s to the triage channel", group.identity)
 

@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     postmortem = commands.add_parser("postmortem", help="write an incident's postmortem as Markdown")
     postmortem.add_argument("incident", help="the incident, e.g. INC-7")
     postmortem.add_argument("--output", help="file to write (default: standard output)")
+    postmortem.add_argument(
+        "--include-private",
+        action="store_true",
+        help="write it even if the incident is private (you are allowed to read it)",
+    )
     metrics = commands.add_parser("metrics", help="incident metrics over a window")
     metrics.add_argument("--since", default="30d", help="window ending now, in days, e.g. 30d (default 30d)")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -66,6 +71,13 @@ def _report(args: argparse.Namespace) -> int:
         match = re.fullmatch(r"(?i)(?:inc-)?(\d+)", args.incident.strip())
         if not match or not store.load(int(match.group(1))):
             print(f"incident-bot: no incident {args.incident} in {database_url}", file=sys.stderr)
+            return EXIT_CONFIG
+        if service.state_of(int(match.group(1))).private and not args.include_private:
+            print(
+                f"incident-bot: {args.incident} is a private incident; pass --include-private "
+                "if you may read it",
+                file=sys.stderr,
+            )
             return EXIT_CONFIG
         markdown = service.postmortem_markdown(int(match.group(1)))
         if args.output:

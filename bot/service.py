@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.core import audience
 from bot.core import events as ev
 from bot.core.alerts import ALERT_ACTOR, AlertGroup, decide_alerts, incident_fields
+from bot.core.audience import Destination, may_see
 from bot.core.commands import Command, check_title, parse_command
 from bot.core.decide import (
     Decision,
+    NotAllowed,
     TransitionRefused,
     check_may_close,
     decide,
@@ -23,7 +26,7 @@ from bot.core.decide import (
     decide_pin,
     decide_unpin,
 )
-from bot.core.events import METRICS_TYPES, SCHEDULE_TYPES, Event, NewEvent
+from bot.core.events import MEMBERSHIP_TYPES, METRICS_TYPES, SCHEDULE_TYPES, Event, NewEvent
 from bot.core.metrics import Metrics, compute_metrics
 from bot.core.naming import channel_name_for
 from bot.core.owed import Owed, owed_slack_work
@@ -59,6 +62,7 @@ class SlackSteps(Protocol):
 class AlertOutcome:
     action: str  # declare | triage | record
     incident: int | None = None
+    post_to: Destination | None = None  # where a triage-grade group is shown
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ class IncidentService:
         if command.verb == "help":
             return Outcome(self.messages.help())
         if command.verb == "list":
-            return Outcome(self.messages.incident_list(self.open_incidents(), now))
+            return Outcome(self.messages.incident_list(self.open_incidents(actor, channel_id), now))
         if command.verb == "declare":
             return self._declare(command, actor, now, channel_id)
         if command.verb == "metrics":
@@ -113,8 +117,10 @@ class IncidentService:
             and command.incident is None
             and in_channel is None
         ):
-            return Outcome(self.messages.action_list(self.open_items_of(actor, now), "", mine=True))
+            items, hidden = self.open_items_of(actor, now)
+            return Outcome(self.messages.action_list(items, "", mine=True, hidden=hidden))
         number = self._incident_for(command, in_channel)
+        self._check_may_see(number, actor, channel_id)
         if command.verb == "status":
             return Outcome(self.messages.status(self.state_of(number), now), number)
         if command.verb == "action" and command.sub in ("list", "mine"):
@@ -134,15 +140,25 @@ class IncidentService:
         states = [replay(events) for events in logs.values() if events]
         return compute_metrics(states, since, now, dict(self.policy.services))
 
-    def open_items_of(self, owner: str, now: datetime) -> list[dict[str, Any]]:
-        """Open action items owned by `owner`, across every incident."""
-        types = {ev.INCIDENT_DECLARED, ev.ACTION_ITEM_ADDED, ev.ACTION_ITEM_DONE}
+    def open_items_of(self, owner: str, now: datetime) -> tuple[list[dict[str, Any]], int]:
+        """Open action items owned by `owner`, across every incident; and how many more are on
+        private incidents `owner` is not a member of (counted, not shown)."""
+        types = MEMBERSHIP_TYPES | {ev.ACTION_ITEM_ADDED, ev.ACTION_ITEM_DONE}
         logs = self.store.load_many(self.store.numbers(), types=types)
-        rows = []
+        rows, hidden = [], 0
         for events in logs.values():
             state = replay(events)
-            rows += [r for r in _item_rows(state, now, only_owner=owner) if r["status"] != "done"]
-        return rows
+            mine = [r for r in _item_rows(state, now, only_owner=owner) if r["status"] != "done"]
+            if may_see(state, owner):
+                rows += mine
+            else:
+                hidden += len(mine)
+        return rows, hidden
+
+    def _check_may_see(self, number: int, actor: str, channel_id: str | None) -> None:
+        state = replay(self.store.load(number, types=MEMBERSHIP_TYPES) or self._events_of(number))
+        if not may_see(state, actor, channel_id):
+            raise NotAllowed(self.messages.private_refusal(state))
 
     def _declare(
         self, command: Command, actor: str, now: datetime, channel_id: str | None, **details: Any
@@ -287,6 +303,8 @@ class IncidentService:
                 "incident": incident,
             }
         )
+        if action == "triage":
+            return AlertOutcome(action, incident, audience.triage_channel(self.policy.alerts.triage_channel))
         return AlertOutcome(action, incident)
 
     def _incident_from_alerts(self, group: AlertGroup, now: datetime) -> int | None:
@@ -359,13 +377,28 @@ class IncidentService:
     def state_of(self, number: int) -> IncidentState:
         return replay(self._events_of(number))
 
-    def open_incidents(self) -> list[HeadView]:
-        return [
-            HeadView(
-                f"INC-{h.number}", h.title, h.severity, h.status, h.commander, h.channel_id, h.declared_at
+    def open_incidents(self, viewer: str, from_channel: str | None = None) -> list[HeadView]:
+        """Open incidents as `viewer` may see them: a private one they are not in is listed as
+        hidden, without its title or people."""
+        heads = self.store.heads(open_only=True)
+        logs = self.store.load_many([h.number for h in heads], types=MEMBERSHIP_TYPES)
+        out = []
+        for h in heads:
+            events = logs.get(h.number)
+            hidden = bool(events) and not may_see(replay(events), viewer, from_channel)
+            out.append(
+                HeadView(
+                    f"INC-{h.number}",
+                    "" if hidden else h.title,
+                    h.severity,
+                    h.status,
+                    None if hidden else h.commander,
+                    None if hidden else h.channel_id,
+                    h.declared_at,
+                    hidden=hidden,
+                )
             )
-            for h in self.store.heads(open_only=True)
-        ]
+        return out
 
     # Appending ----------------------------------------------------------------------------
 
@@ -392,7 +425,7 @@ class IncidentService:
             for i, e in enumerate(new, 1)
         ]
         after = replay([*events, *numbered])
-        owed = bool(owed_slack_work(after))
+        owed = bool(owed_slack_work(after, self.policy))
         return self.store.append(
             state.number, state.last_seq, new, after, owed, next_due_at(after, self.policy)
         )
@@ -412,14 +445,14 @@ class IncidentService:
             return self.state_of(number)  # another process is on it; the heartbeat re-checks later
         try:
             events = self._events_of(number)
-            deferred: set[str] = set()  # kinds of step whose channel is at Slack's limit right now
+            deferred: set[str | None] = set()  # channels at Slack's posting limit right now
             for _ in range(MAX_SLACK_STEPS):
                 state = replay(events)
-                steps = owed_slack_work(state)
+                steps = owed_slack_work(state, self.policy)
                 if not steps:
                     self.store.mark_slack_done(number, state.last_seq)
                     return state
-                ready = [step for step in steps if step.kind not in deferred]
+                ready = [step for step in steps if step.destination.channel not in deferred]
                 if not ready:
                     return state  # still owed; the heartbeat comes back for it
                 now = self.clock()
@@ -431,7 +464,7 @@ class IncidentService:
                     event_type, data = slack.perform(ready[0], state, now)
                 except ChannelBusy:
                     log.info("INC-%s: %s deferred, the channel is at Slack's limit", number, ready[0].kind)
-                    deferred.add(ready[0].kind)
+                    deferred.add(ready[0].destination.channel)
                     continue
                 events = self._record(number, NewEvent(event_type, "bot", now, data))
             raise RuntimeError(f"INC-{number}: Slack steps did not converge")

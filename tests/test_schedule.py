@@ -124,8 +124,8 @@ def test_after_downtime_one_update_not_a_burst():
     state = replay(events)
     assert due_work(state, POLICY, late) == []
     assert next_due_at(state, POLICY) == late + 15 * M
-    assert [s.kind for s in owed.owed_slack_work(state) if s.kind == owed.POST_NOTICE] == [
-        owed.POST_NOTICE
+    assert [s.kind for s in owed.owed_slack_work(state, POLICY) if s.kind == owed.StepKind.POST_NOTICE] == [
+        owed.StepKind.POST_NOTICE
     ] * 2
 
 

@@ -88,6 +88,11 @@ SLACK_TYPES = frozenset(
 ALL_TYPES = TIMELINE_TYPES | SLACK_TYPES | POSTMORTEM_TYPES | {NOTICE_DUE}
 # All that the metrics read: what people did, action items, and which postmortems were published.
 METRICS_TYPES = LIFECYCLE_TYPES | {ACTION_ITEM_ADDED, ACTION_ITEM_DONE, POSTMORTEM_PUBLISHED}
+# All that says who is in an incident and whether it is private: its declaration, roles,
+# responders added by a severity change, its channel and the people invited to it.
+MEMBERSHIP_TYPES = frozenset(
+    {INCIDENT_DECLARED, ROLE_ASSIGNED, SEVERITY_CHANGED, CHANNEL_CREATED, MEMBER_INVITED}
+)
 # All that due-work rules read: what people did and what the bot already decided to say.
 SCHEDULE_TYPES = LIFECYCLE_TYPES | {NOTICE_DUE, ACTION_ITEM_ADDED, ACTION_ITEM_DONE}
 

@@ -7,7 +7,8 @@ Definitions (also in the README):
   of that figure (and counted as such);
 - time to detect: from when the impact started to the declaration, for incidents whose
   declaration records `impact_started_at` (alert intake sets it);
-- repeat incidents: incidents in the window whose title, slugged, equals an earlier one's in it;
+- repeat incidents: incidents in the window whose title, slugged, equals an earlier one's in it
+  (named when both are public, else only counted);
 - postmortems completed: resolved incidents with a published postmortem, out of those resolved;
 - action items: on incidents in the window, done / open / overdue (due before `now`'s date);
 - error budget, per service with an availability target: budget = (100% - target) x window;
@@ -45,6 +46,9 @@ class Metrics:
     time_to_mitigate: Figure
     time_to_resolve: Figure
     repeat_incidents: list[str] = field(default_factory=list)
+    # Repeats where either incident is private: counted, but naming them would tell whose title
+    # a private incident shares.
+    private_repeats: int = 0
     resolved: int = 0
     postmortems_completed: int = 0
     action_items_done: int = 0
@@ -111,13 +115,16 @@ def compute_metrics(
     ack = [s.acknowledged_at - s.declared_at for s in window if s.acknowledged_at]
     mitigate = [s.mitigated_at - s.declared_at for s in window if s.mitigated_at]
     resolve = [s.resolved_at - s.declared_at for s in window if s.resolved_at]
-    seen: set[str] = set()
-    repeats = []
+    seen: dict[str, bool] = {}  # slugged title -> whether a private incident had it
+    repeats, private_repeats = [], 0
     for s in window:
         key = slugify(s.title)
         if key in seen:
-            repeats.append(s.key)
-        seen.add(key)
+            if s.private or seen[key]:
+                private_repeats += 1
+            else:
+                repeats.append(s.key)
+        seen[key] = seen.get(key, False) or s.private
     resolved = [s for s in window if s.is_resolved]
     today = now.date().isoformat()
     items = [item for s in window for item in s.action_items.values()]
@@ -133,6 +140,7 @@ def compute_metrics(
         time_to_mitigate=_figure(mitigate),
         time_to_resolve=_figure(resolve),
         repeat_incidents=repeats,
+        private_repeats=private_repeats,
         resolved=len(resolved),
         postmortems_completed=sum(1 for s in resolved if s.postmortems_published),
         action_items_done=done,

@@ -1,89 +1,105 @@
 """What the bot still owes Slack for an incident, computed from its state alone.
 
-The Slack adapter does the first owed step, records it as an event, and asks again; a
-crash or a Slack outage between steps leaves the rest owed, never lost and never doubled.
+Each step names its destination (bot.core.audience decides it, and drops or redirects what a
+private incident may not reach). The Slack transport does the first owed step, records it as an
+event, and asks again; a crash or a Slack outage between steps leaves the rest owed, never lost
+and never doubled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
+from bot.core import audience
 from bot.core import events as ev
-from bot.core.schedule import STATUS_UPDATE
+from bot.core.audience import Destination, may_reach
+from bot.core.policy import Policy
+from bot.core.schedule import DIRECT_KINDS, STATUS_UPDATE, UNACKED
 from bot.core.state import IncidentState
 
 # Events that appear as messages in the incident channel and under the announcement.
 POSTED_TYPES = ev.LIFECYCLE_TYPES - {ev.INCIDENT_DECLARED}
 
 
+class StepKind(StrEnum):
+    PUBLISH_POSTMORTEM = "publish_postmortem"
+    POST_NOTICE = "post_notice"
+    CREATE_CHANNEL = "create_channel"
+    INVITE = "invite"
+    SET_TOPIC = "set_topic"
+    POST_SUMMARY = "post_summary"
+    PIN_SUMMARY = "pin_summary"
+    UPDATE_SUMMARY = "update_summary"
+    ANNOUNCE = "announce"
+    POST_IN_CHANNEL = "post_in_channel"
+    POST_IN_THREAD = "post_in_thread"
+
+
+STEP_KINDS = tuple(StepKind)
+
+
 @dataclass(frozen=True)
 class Owed:
-    """One Slack step. `kind` names it; `seq` is the event it is for, `user` whom it concerns."""
+    """One Slack step: what to do (`kind`), where (`destination`), for which event (`seq`) or
+    person (`user`)."""
 
-    kind: str
+    kind: StepKind
+    destination: Destination
     seq: int = 0
     user: str = ""
 
 
-CREATE_CHANNEL = "create_channel"
-INVITE = "invite"
-SET_TOPIC = "set_topic"
-POST_SUMMARY = "post_summary"
-PIN_SUMMARY = "pin_summary"
-UPDATE_SUMMARY = "update_summary"
-ANNOUNCE = "announce"
-POST_IN_CHANNEL = "post_in_channel"
-POST_IN_THREAD = "post_in_thread"
-POST_NOTICE = "post_notice"
-PUBLISH_POSTMORTEM = "publish_postmortem"
-STEP_KINDS = (
-    PUBLISH_POSTMORTEM,
-    POST_NOTICE,
-    CREATE_CHANNEL,
-    INVITE,
-    SET_TOPIC,
-    POST_SUMMARY,
-    PIN_SUMMARY,
-    UPDATE_SUMMARY,
-    ANNOUNCE,
-    POST_IN_CHANNEL,
-    POST_IN_THREAD,
-)
+def owed_slack_work(state: IncidentState, policy: Policy) -> list[Owed]:
+    """Every step still owed, in the order a responder should see them happen; none that the
+    incident may not reach."""
+    return [step for step in _wanted_steps(state, policy) if may_reach(state, step.destination)]
 
 
-def owed_slack_work(state: IncidentState) -> list[Owed]:
-    """Every step still owed, in the order a responder should see them happen."""
+def _wanted_steps(state: IncidentState, policy: Policy) -> list[Owed]:
+    here = audience.incident_channel(state)
     if state.channel_id is None:
-        return [Owed(CREATE_CHANNEL)]
-    owed = [Owed(INVITE, user=u) for u in sorted(state.wanted_members() - state.invited)]
+        return [Owed(StepKind.CREATE_CHANNEL, here)]
+    owed = [Owed(StepKind.INVITE, here, user=u) for u in sorted(state.wanted_members() - state.invited)]
     if state.summary_ts is None:
-        owed.append(Owed(POST_SUMMARY, seq=state.last_lifecycle_seq))
+        owed.append(Owed(StepKind.POST_SUMMARY, here, seq=state.last_lifecycle_seq))
     else:
         if not state.summary_pinned:
-            owed.append(Owed(PIN_SUMMARY))
+            owed.append(Owed(StepKind.PIN_SUMMARY, here))
         if state.summary_rendered_for < state.last_lifecycle_seq:
-            owed.append(Owed(UPDATE_SUMMARY, seq=state.last_lifecycle_seq))
+            owed.append(Owed(StepKind.UPDATE_SUMMARY, here, seq=state.last_lifecycle_seq))
     if state.topic_set_for < state.topic_seq:
-        owed.append(Owed(SET_TOPIC, seq=state.topic_seq))
-    # A private incident (say, a security one) is not announced in the central channel.
-    if state.announcement_ts is None and not state.private:
-        owed.append(Owed(ANNOUNCE))
+        owed.append(Owed(StepKind.SET_TOPIC, here, seq=state.topic_seq))
+    if state.announcement_ts is None:
+        owed.append(Owed(StepKind.ANNOUNCE, audience.announcement(policy.announcement_channel)))
+    thread = audience.announcement_thread(state) if state.announcement_ts is not None else None
     for event in state.timeline:
         if event.type not in POSTED_TYPES:
             continue
         if event.seq not in state.posted_in_channel:
-            owed.append(Owed(POST_IN_CHANNEL, seq=event.seq))
-        if state.announcement_ts is not None and event.seq not in state.posted_in_thread:
-            owed.append(Owed(POST_IN_THREAD, seq=event.seq))
+            owed.append(Owed(StepKind.POST_IN_CHANNEL, here, seq=event.seq))
+        if thread is not None and event.seq not in state.posted_in_thread:
+            owed.append(Owed(StepKind.POST_IN_THREAD, thread, seq=event.seq))
     for request in state.postmortem_requests:
         if request.seq not in state.postmortems_published:
-            owed.append(Owed(PUBLISH_POSTMORTEM, seq=request.seq))
+            owed.append(Owed(StepKind.PUBLISH_POSTMORTEM, here, seq=request.seq))
     for notice in state.notices:
         if notice.data.get("superseded"):
             continue
         if notice.seq not in state.posted_in_channel:
-            owed.append(Owed(POST_NOTICE, seq=notice.seq))
+            wanted = notice_destination(state, notice.data, policy)
+            owed.append(Owed(StepKind.POST_NOTICE, audience.or_incident_channel(state, wanted), notice.seq))
         threaded = notice.data["kind"] == STATUS_UPDATE
-        if threaded and state.announcement_ts is not None and notice.seq not in state.posted_in_thread:
-            owed.append(Owed(POST_IN_THREAD, seq=notice.seq))
+        if threaded and thread is not None and notice.seq not in state.posted_in_thread:
+            owed.append(Owed(StepKind.POST_IN_THREAD, thread, seq=notice.seq))
     return owed
+
+
+def notice_destination(state: IncidentState, notice: dict, policy: Policy) -> Destination:
+    """Where a scheduled notice is meant to go: the re-announcement of an unacknowledged incident
+    to the announcement channel, an action item's reminder to its owner, the rest to the channel."""
+    if notice["kind"] == UNACKED:
+        return audience.announcement(policy.announcement_channel)
+    if notice["kind"] in DIRECT_KINDS and notice.get("owner"):
+        return audience.direct_message(notice["owner"])
+    return audience.incident_channel(state)

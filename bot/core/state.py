@@ -58,7 +58,8 @@ class IncidentState:
     private: bool = False
     channel_id: str | None = None
     channel_name: str | None = None
-    invited: set[str] = field(default_factory=set)
+    invited: set[str] = field(default_factory=set)  # every invite tried, whatever Slack answered
+    in_channel: set[str] = field(default_factory=set)  # invites Slack carried out (or found done)
     topic_set_for: int = 0
     summary_channel: str | None = None
     summary_ts: str | None = None
@@ -231,6 +232,8 @@ def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branc
         state.channel_name = d["name"]
     elif t == ev.MEMBER_INVITED:
         state.invited.add(d["user"])
+        if d.get("result", "invited") in ("invited", "already_in_channel"):
+            state.in_channel.add(d["user"])
     elif t == ev.TOPIC_SET:
         state.topic_set_for = d["for_seq"]
     elif t == ev.SUMMARY_POSTED:

@@ -65,6 +65,7 @@ class HeadView:
     commander: str | None
     channel_id: str | None
     declared_at: datetime
+    hidden: bool = False  # a private incident the reader is not in: listed, but nothing of it shown
 
 
 class Messages:
@@ -125,8 +126,11 @@ class Messages:
         )
         return text + "\n"
 
-    def action_list(self, items: list[dict[str, Any]], key: str, mine: bool) -> str:
-        return self.renderer.text("action_list.mrkdwn.j2", items=items, key=key, mine=mine)
+    def action_list(self, items: list[dict[str, Any]], key: str, mine: bool, hidden: int = 0) -> str:
+        return self.renderer.text("action_list.mrkdwn.j2", items=items, key=key, mine=mine, hidden=hidden)
+
+    def private_refusal(self, state: IncidentState) -> str:
+        return self.renderer.text("private_refusal.mrkdwn.j2", incident={"key": state.key})
 
     def metrics(self, metrics: Any) -> str:
         return self.renderer.text("metrics.mrkdwn.j2", m=metrics)
@@ -256,12 +260,17 @@ def check_templates(messages: Messages, now: datetime) -> None:
     messages.action_list(
         [{"incident": "INC-0", "n": 1, "text": "t", "owner": None, "due": None, "status": "open"}],
         "INC-0",
-        mine=False,
+        mine=True,
+        hidden=1,
     )
     from bot.core.metrics import compute_metrics
 
     messages.metrics(compute_metrics([state], now - timedelta(days=30), now + timedelta(seconds=1)))
-    heads = [HeadView("INC-0", state.title, state.severity, state.status, state.commander, None, now)]
+    heads = [
+        HeadView("INC-0", state.title, state.severity, state.status, state.commander, None, now),
+        HeadView("INC-1", "", state.severity, state.status, None, None, now, hidden=True),
+    ]
+    messages.private_refusal(state)
     messages.incident_list(heads, now)
     for event in events:
         if event.type == ev.NOTICE_DUE:

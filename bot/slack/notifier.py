@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -17,10 +17,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.core import events as ev
 from bot.core.alerts import AlertGroup
+from bot.core.audience import Destination
 from bot.core.naming import channel_name_for
-from bot.core.owed import Owed
+from bot.core.owed import Owed, StepKind
 from bot.core.policy import Policy
-from bot.core.schedule import DIRECT_KINDS, UNACKED
 from bot.core.state import IncidentState
 from bot.errors import ChannelBusy
 from bot.render.renderer import clip
@@ -84,8 +84,37 @@ class SlackNotifier:
         return self.client.chat_postMessage(channel=channel, **kwargs)
 
     def perform(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        handler = getattr(self, f"_{step.kind}")
-        return handler(step, state, now)
+        """Do one owed step at the destination the core chose; say what Slack gave back."""
+        match step.kind:
+            case StepKind.CREATE_CHANNEL:
+                return self._create_channel(step, state, now)
+            case StepKind.INVITE:
+                return self._invite(step, state, now)
+            case StepKind.SET_TOPIC:
+                return self._set_topic(step, state, now)
+            case StepKind.POST_SUMMARY:
+                return self._post_summary(step, state, now)
+            case StepKind.PIN_SUMMARY:
+                return self._pin_summary(step, state, now)
+            case StepKind.UPDATE_SUMMARY:
+                return self._update_summary(step, state, now)
+            case StepKind.ANNOUNCE:
+                return self._announce(step, state, now)
+            case StepKind.POST_IN_CHANNEL:
+                return self._post_in_channel(step, state, now)
+            case StepKind.POST_IN_THREAD:
+                return self._post_in_thread(step, state, now)
+            case StepKind.POST_NOTICE:
+                return self._post_notice(step, state, now)
+            case StepKind.PUBLISH_POSTMORTEM:
+                return self._publish_postmortem(step, state, now)
+            case _:
+                assert_never(step.kind)
+
+    def _post_to(self, destination: Destination, **kwargs: Any):
+        if destination.channel is None:
+            raise RuntimeError(f"no address for {destination.audience}")
+        return self._post(destination.channel, thread_ts=destination.thread_ts, **kwargs)
 
     def _create_channel(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
         for attempt in range(MAX_NAME_ATTEMPTS):
@@ -119,8 +148,8 @@ class SlackNotifier:
         return ev.TOPIC_SET, {"for_seq": step.seq, "topic": topic}
 
     def _post_summary(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        response = self._post(
-            state.channel_id,
+        response = self._post_to(
+            step.destination,
             text=self.messages.summary_text(state),
             blocks=self.messages.summary_blocks(state, now),
         )
@@ -148,8 +177,8 @@ class SlackNotifier:
         return ev.SUMMARY_UPDATED, {"for_seq": step.seq}
 
     def _announce(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        response = self._post(
-            self.policy.announcement_channel,
+        response = self._post_to(
+            step.destination,
             text=self.messages.announcement_text(state),
             blocks=self.messages.announcement_blocks(state),
             unfurl_links=False,
@@ -157,25 +186,16 @@ class SlackNotifier:
         return ev.ANNOUNCEMENT_POSTED, {"channel_id": response["channel"], "ts": response["ts"]}
 
     def _post_in_channel(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        response = self._post(state.channel_id, text=self._entry(step, state))
+        response = self._post_to(step.destination, text=self._entry(step, state))
         return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
 
     def _post_in_thread(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
-        response = self._post(
-            state.announcement_channel, thread_ts=state.announcement_ts, text=self._entry(step, state)
-        )
+        response = self._post_to(step.destination, text=self._entry(step, state))
         return ev.THREAD_REPLY_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
 
     def _post_notice(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
         notice = state.event(step.seq)
-        kind = notice.data["kind"]
-        if kind == UNACKED:
-            channel = self.policy.announcement_channel
-        elif kind in DIRECT_KINDS:
-            channel = notice.data["owner"]  # a user id: Slack posts to the bot's DM with them
-        else:
-            channel = state.channel_id
-        response = self._post(channel, text=self.messages.notice(notice, state))
+        response = self._post_to(step.destination, text=self.messages.notice(notice, state))
         return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
 
     def _publish_postmortem(
@@ -204,9 +224,9 @@ class SlackNotifier:
             "sha256": digest,
         }
 
-    def post_triage(self, group: AlertGroup) -> None:
+    def post_triage(self, group: AlertGroup, destination: Destination) -> None:
         """A ticket-grade alert group: shown in the triage channel, no incident."""
-        self._post(self.policy.alerts.triage_channel, text=self.messages.triage(group), unfurl_links=False)
+        self._post_to(destination, text=self.messages.triage(group), unfurl_links=False)
 
     def _entry(self, step: Owed, state: IncidentState) -> str:
         event = state.event(step.seq)

@@ -154,7 +154,9 @@ class EventStore:
         with self.engine.connect() as conn:
             return conn.execute(text("SELECT 1")).scalar() == 1
 
-    def load(self, incident: int) -> list[Event]:
+    def load(self, incident: int, types: Collection[str] | None = None) -> list[Event]:
+        if types is not None:
+            return self.load_many([incident], types)[incident]
         with self.engine.connect() as conn:
             return [Event(*row) for row in conn.execute(LOAD_EVENTS, {"b_incident": incident})]
 
