@@ -32,7 +32,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core import events as ev  # noqa: E402
-from bot.core.events import Event, NewEvent  # noqa: E402
 from bot.core.policy import Policy, Schedule  # noqa: E402
 from bot.core.schedule import next_due_at  # noqa: E402
 from bot.core.state import replay  # noqa: E402
@@ -45,6 +44,7 @@ from bot.store.db import make_engine  # noqa: E402
 from bot.store.event_store import EventStore  # noqa: E402
 from bot.sync_queue import SyncQueue  # noqa: E402
 from bot.testing.fake_slack import FakeSlack  # noqa: E402
+from tests.events import E, N, data_of
 
 CADENCE = timedelta(minutes=15)
 BOT, ALICE = "UBOT0001", "U0ALICE01"
@@ -60,35 +60,41 @@ def build_incidents(
         channel = slack.add_channel(f"inc-{number}-bench", members=[ALICE, BOT])
         summary_ts = slack.post_as_user(channel, BOT, f"INC-{number} summary")
         announcement_ts = slack.post_as_user(announcements.id, BOT, f"INC-{number} declared")
-        declared = NewEvent(
-            ev.INCIDENT_DECLARED, ALICE, declared_at, {"title": f"Bench {number}", "severity": "sev1"}
+        declared = N(
+            ev.IncidentDeclared.TYPE, ALICE, declared_at, {"title": f"Bench {number}", "severity": "sev1"}
         )
-        first = Event(0, 1, declared.type, declared.actor, declared.at, declared.data)
+        first = E(0, 1, declared.type, declared.actor, declared.at, data_of(declared))
         stored = store.declare(declared, next_due_at(replay([first]), policy))
         steps = [
-            NewEvent(ev.INCIDENT_ACKNOWLEDGED, ALICE, declared_at, {}),
-            NewEvent(
-                ev.CHANNEL_CREATED, "bot", declared_at, {"channel_id": channel, "name": f"inc-{number}-bench"}
+            N(ev.IncidentAcknowledged.TYPE, ALICE, declared_at, {}),
+            N(
+                ev.SlackChannelCreated.TYPE,
+                "bot",
+                declared_at,
+                {"channel_id": channel, "name": f"inc-{number}-bench"},
             ),
-            NewEvent(ev.MEMBER_INVITED, "bot", declared_at, {"user": ALICE, "result": "invited"}),
-            NewEvent(
-                ev.SUMMARY_POSTED, "bot", declared_at, {"channel_id": channel, "ts": summary_ts, "for_seq": 2}
+            N(ev.SlackMemberInvited.TYPE, "bot", declared_at, {"user": ALICE, "result": "invited"}),
+            N(
+                ev.SlackSummaryPosted.TYPE,
+                "bot",
+                declared_at,
+                {"channel_id": channel, "ts": summary_ts, "for_seq": 2},
             ),
-            NewEvent(ev.SUMMARY_PINNED, "bot", declared_at, {"ts": summary_ts}),
-            NewEvent(ev.TOPIC_SET, "bot", declared_at, {"for_seq": 2, "topic": "t"}),
-            NewEvent(
-                ev.ANNOUNCEMENT_POSTED,
+            N(ev.SlackSummaryPinned.TYPE, "bot", declared_at, {"ts": summary_ts}),
+            N(ev.SlackTopicSet.TYPE, "bot", declared_at, {"for_seq": 2, "topic": "t"}),
+            N(
+                ev.SlackAnnouncementPosted.TYPE,
                 "bot",
                 declared_at,
                 {"channel_id": announcements.id, "ts": announcement_ts},
             ),
             # The acknowledgement (event 2) was already shown in the channel and the thread.
-            NewEvent(ev.CHANNEL_MESSAGE_POSTED, "bot", declared_at, {"for_seq": 2, "ts": summary_ts}),
-            NewEvent(ev.THREAD_REPLY_POSTED, "bot", declared_at, {"for_seq": 2, "ts": announcement_ts}),
+            N(ev.SlackChannelMessagePosted.TYPE, "bot", declared_at, {"for_seq": 2, "ts": summary_ts}),
+            N(ev.SlackThreadReplyPosted.TYPE, "bot", declared_at, {"for_seq": 2, "ts": announcement_ts}),
         ]
         events = [stored]
         for new in steps:
-            numbered = Event(stored.incident, len(events) + 1, new.type, new.actor, new.at, new.data)
+            numbered = E(stored.incident, len(events) + 1, new.type, new.actor, new.at, data_of(new))
             after = replay([*events, numbered])
             store.append(stored.incident, len(events), [new], after, False, next_due_at(after, policy))
             events.append(numbered)

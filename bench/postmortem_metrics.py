@@ -32,25 +32,29 @@ from bot.render.views import Messages  # noqa: E402
 from bot.service import IncidentService  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
 from bot.store.event_store import EVENTS, INCIDENTS, EventStore, head_of  # noqa: E402
+from tests.events import E, data_of
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
 
 
 def long_incident(number: int, count: int) -> list[Event]:
     events = [
-        Event(number, 1, ev.INCIDENT_DECLARED, "U0ALICE", T0, {"title": "Long outage", "severity": "sev1"})
+        E(number, 1, ev.IncidentDeclared.TYPE, "U0ALICE", T0, {"title": "Long outage", "severity": "sev1"})
     ]
     cycle = [
-        (ev.STATUS_UPDATED, {"status": "identified", "from": "identified", "message": "Still working on it"}),
-        (ev.NOTE_ADDED, {"text": "Checked the replica lag again"}),
-        (ev.CHANNEL_MESSAGE_POSTED, {"for_seq": 0, "ts": "1.0"}),
-        (ev.THREAD_REPLY_POSTED, {"for_seq": 0, "ts": "1.0"}),
+        (
+            ev.StatusUpdated.TYPE,
+            {"status": "identified", "from": "identified", "message": "Still working on it"},
+        ),
+        (ev.NoteAdded.TYPE, {"text": "Checked the replica lag again"}),
+        (ev.SlackChannelMessagePosted.TYPE, {"for_seq": 0, "ts": "1.0"}),
+        (ev.SlackThreadReplyPosted.TYPE, {"for_seq": 0, "ts": "1.0"}),
     ]
     while len(events) < count - 1:
         seq = len(events) + 1
         type_, data = cycle[seq % len(cycle)]
-        if type_ == ev.NOTE_ADDED and seq % 40 == 0:
-            type_ = ev.MESSAGE_PINNED
+        if type_ == ev.NoteAdded.TYPE and seq % 40 == 0:
+            type_ = ev.MessagePinned.TYPE
             at = (T0 + timedelta(seconds=seq * 30)).isoformat()
             data = {
                 "message_ts": f"{seq}.000100",
@@ -58,29 +62,32 @@ def long_incident(number: int, count: int) -> list[Event]:
                 "text": f"Graph {seq}",
                 "message_at": at,
             }
-        events.append(Event(number, seq, type_, "U0BOB", T0 + timedelta(seconds=seq * 30), data))
+        events.append(E(number, seq, type_, "U0BOB", T0 + timedelta(seconds=seq * 30), data))
     events.append(
-        Event(number, len(events) + 1, ev.INCIDENT_RESOLVED, "U0ALICE", events[-1].at, {"summary": "Done"})
+        E(number, len(events) + 1, ev.IncidentResolved.TYPE, "U0ALICE", events[-1].at, {"summary": "Done"})
     )
     return events
 
 
 def short_incident(number: int, start: datetime) -> list[Event]:
     steps = [
-        (ev.INCIDENT_DECLARED, 0, {"title": f"Problem {number % 97}", "severity": f"sev{number % 4 + 1}"}),
-        (ev.CHANNEL_CREATED, 0, {"channel_id": f"C{number}", "name": f"inc-{number}"}),
-        (ev.INCIDENT_ACKNOWLEDGED, 3, {}),
-        (ev.STATUS_UPDATED, 9, {"status": "identified", "from": "investigating", "message": "m"}),
-        (ev.CHANNEL_MESSAGE_POSTED, 9, {"for_seq": 4, "ts": "1.0"}),
-        (ev.INCIDENT_MITIGATED, 20 + number % 30, {"note": "n"}),
-        (ev.INCIDENT_RESOLVED, 60 + number % 90, {"summary": "s"}),
-        (ev.ACTION_ITEM_ADDED, 61, {"n": 1, "text": "t", "owner": "U0BOB", "due": "2026-03-01"}),
-        (ev.POSTMORTEM_REQUESTED, 62, {"version": 1}),
-        (ev.POSTMORTEM_PUBLISHED, 63, {"for_seq": 9, "version": 1, "file_id": "F", "sha256": "x"}),
+        (
+            ev.IncidentDeclared.TYPE,
+            0,
+            {"title": f"Problem {number % 97}", "severity": f"sev{number % 4 + 1}"},
+        ),
+        (ev.SlackChannelCreated.TYPE, 0, {"channel_id": f"C{number}", "name": f"inc-{number}"}),
+        (ev.IncidentAcknowledged.TYPE, 3, {}),
+        (ev.StatusUpdated.TYPE, 9, {"status": "identified", "from": "investigating", "message": "m"}),
+        (ev.SlackChannelMessagePosted.TYPE, 9, {"for_seq": 4, "ts": "1.0"}),
+        (ev.IncidentMitigated.TYPE, 20 + number % 30, {"note": "n"}),
+        (ev.IncidentResolved.TYPE, 60 + number % 90, {"summary": "s"}),
+        (ev.ActionItemAdded.TYPE, 61, {"n": 1, "text": "t", "owner": "U0BOB", "due": "2026-03-01"}),
+        (ev.PostmortemRequested.TYPE, 62, {"version": 1}),
+        (ev.SlackPostmortemPublished.TYPE, 63, {"for_seq": 9, "version": 1, "file_id": "F", "sha256": "x"}),
     ]
     return [
-        Event(number, i, t, "U0ALICE", start + timedelta(minutes=m), d)
-        for i, (t, m, d) in enumerate(steps, 1)
+        E(number, i, t, "U0ALICE", start + timedelta(minutes=m), d) for i, (t, m, d) in enumerate(steps, 1)
     ]
 
 
@@ -94,7 +101,7 @@ def store_logs(store: EventStore, logs: list[list[Event]]) -> None:
                 "type": e.type,
                 "actor": e.actor,
                 "at": e.at,
-                "data": e.data,
+                "data": data_of(e),
             }
             for log in logs
             for e in log

@@ -9,7 +9,7 @@ import sys
 import threading
 
 from bot.config import load_settings
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 EXIT_CONFIG = 2
 

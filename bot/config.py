@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.core.errors import ConfigError
 from bot.core.policy import DEFAULT_SEVERITIES, AlertPolicy, Policy, Schedule, SeverityLevel
-from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"

@@ -94,7 +94,7 @@ def _play(
     if not bot.queue.wait_idle(SYNC_TIMEOUT):
         return None
     number = bot.store.heads(limit=1)[0].number
-    channel = bot.service.state_of(number).channel_id
+    channel = bot.service.state_of(number).slack.channel_id
     if channel is None:
         return None
     for response in slack.responses:

@@ -69,16 +69,17 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     check_templates(messages, clock())
     store = EventStore(make_engine(settings.database_url))
     store.create_schema()
-    service = IncidentService(store, settings.policy, messages, clock)
     client = make_client(settings.bot_token, settings.slack_api_url)
     notifier = SlackNotifier(client, messages, settings.policy, ChannelPacer(settings.posts_per_second))
-    queue = SyncQueue(lambda number: service.sync_slack(number, notifier))
+    service = IncidentService(store, settings.policy, messages, clock, slack=notifier)
+    queue = SyncQueue(service.sync_slack)
     listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
     app = build_bolt_app(
         client=client,
         signing_secret=settings.signing_secret,
         service=service,
         queue=queue,
+        views=notifier,
         verify_token=verify_token,
         listeners=listeners,
     )

@@ -61,7 +61,7 @@ class Harness:
         assert self.bot.wait_idle(SYNC_TIMEOUT), "listeners or Slack sync did not finish"
 
     def incident_channel(self, number: int = 1) -> str:
-        channel = self.bot.service.state_of(number).channel_id
+        channel = self.bot.service.state_of(number).slack.channel_id
         assert channel is not None
         return channel
 

@@ -12,6 +12,7 @@ import pytest
 
 from bot.core import events as ev
 from bot.slack import ids
+from tests.events import data_of
 from tests.harness import ALERT_TOKEN, ONCALL, start_harness
 from tests.test_manifest import manifest_bot_scopes
 
@@ -84,11 +85,15 @@ def test_a_paging_group_declares_one_incident_with_runbook_and_dashboard(h):
     status, body = post(h, FIRING)
     assert (status, body) == (200, {"ok": True, "action": "declare", "incident": "INC-1"})
     state = h.bot.service.state_of(1)
-    assert (state.title, state.severity, state.service) == ("api error rate >5% for 5min", "sev1", "api")
-    assert state.impact_started_at.isoformat() == "2026-02-04T14:31:00+00:00"
-    assert state.impact == "Current error rate: 7.3%"
+    assert (state.facts.title, state.facts.severity, state.facts.service) == (
+        "api error rate >5% for 5min",
+        "sev1",
+        "api",
+    )
+    assert state.facts.impact_started_at.isoformat() == "2026-02-04T14:31:00+00:00"
+    assert state.facts.impact == "Current error rate: 7.3%"
     assert state.commander == ONCALL  # the severity's first responder; no person declared it
-    channel = h.slack.channel(state.channel_id)
+    channel = h.slack.channel(state.slack.channel_id)
     assert channel.name == "inc-1-api-error-rate-5-for-5min" and ONCALL in channel.members
     actions = next(b for b in channel.messages[0].blocks if b["type"] == "actions")["elements"]
     urls = {e["action_id"]: e.get("url") for e in actions}
@@ -108,8 +113,8 @@ def test_resends_never_open_a_second_incident_and_new_alerts_join_the_timeline(h
     assert body["incident"] == "INC-1"
     post(h, grown)
     assert len(h.bot.store.heads()) == 1
-    joined = [e for e in h.bot.store.load(1) if e.type == ev.ALERTS_FIRING]
-    assert [e.data["fingerprints"] for e in joined] == [["d7b7c5e4b3a2f1c0"]]
+    joined = [e for e in h.bot.store.load(1) if e.type == ev.AlertsFiring.TYPE]
+    assert [data_of(e)["fingerprints"] for e in joined] == [["d7b7c5e4b3a2f1c0"]]
     assert any("more alert(s) joined" in m.text for m in h.slack.channel(h.incident_channel()).messages)
 
 
@@ -122,11 +127,12 @@ def test_a_resolved_group_is_noted_and_moves_an_untouched_incident_to_monitoring
     post(h, resolved)
     post(h, resolved)
     state = h.bot.service.state_of(1)
-    assert state.status == "monitoring" and not state.is_resolved
+    assert state.facts.status == "monitoring" and not state.is_resolved
     types = [e.type for e in h.bot.store.load(1)]
-    assert types.count(ev.ALERTS_RESOLVED) == 1
+    assert types.count(ev.AlertsResolved.TYPE) == 1
     assert any(
-        "every alert of the group resolved" in m.text for m in h.slack.channel(state.channel_id).messages
+        "every alert of the group resolved" in m.text
+        for m in h.slack.channel(state.slack.channel_id).messages
     )
 
 
@@ -137,7 +143,7 @@ def test_a_human_touch_keeps_the_status_when_alerts_resolve(h):
     resolved = copy.deepcopy(FIRING)
     resolved["status"] = "resolved"
     post(h, resolved)
-    assert h.bot.service.state_of(1).status == "identified"
+    assert h.bot.service.state_of(1).facts.status == "identified"
 
 
 def test_warning_goes_to_triage_and_info_is_only_recorded(h):

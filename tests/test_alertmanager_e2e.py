@@ -116,16 +116,16 @@ def test_alertmanager_alerts_become_exactly_one_incident_and_resolution_is_noted
         post_alert(am, starts_at=started, ends_at=datetime.now(UTC) - timedelta(seconds=1))
 
         def resolution_noted() -> bool:
-            return any(e.type == ev.ALERTS_RESOLVED for e in h.bot.store.load(1))
+            return any(e.type == ev.AlertsResolved.TYPE for e in h.bot.store.load(1))
 
         assert wait_for(resolution_noted, timeout=30), "the resolution was not noted"
         h.settle()
         assert len(h.bot.store.heads()) == 1
         state = h.bot.service.state_of(1)
-        assert state.status == "monitoring" and state.service == "checkout"
-        assert state.impact_started_at is not None
-        assert abs((state.impact_started_at - started).total_seconds()) < 1
-        texts = [m.text for m in h.slack.channel(state.channel_id).messages]
+        assert state.facts.status == "monitoring" and state.facts.service == "checkout"
+        assert state.facts.impact_started_at is not None
+        assert abs((state.facts.impact_started_at - started).total_seconds()) < 1
+        texts = [m.text for m in h.slack.channel(state.slack.channel_id).messages]
         assert any("every alert of the group resolved" in t for t in texts)
         log = h.bot.store.alert_log()
         assert [r.status for r in log][0] == "firing" and log[-1].status == "resolved"

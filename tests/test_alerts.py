@@ -12,6 +12,7 @@ from bot.core.alerts import BadPayload, decide_alerts, incident_fields, parse_we
 from bot.core.events import Event
 from bot.core.policy import AlertPolicy
 from bot.core.state import replay
+from tests.events import E, data_of
 from tests.test_alert_intake_http import FIRING
 
 NOW = datetime(2026, 2, 4, 15, 0, tzinfo=UTC)
@@ -28,8 +29,8 @@ def test_classification_pages_only_for_customer_impact(label, action):
 
 def incident_from(group):
     fields = incident_fields(group, "sev1")
-    data = {"title": fields.pop("title"), "severity": "sev1", "commander": "", **fields}
-    return [Event(1, 1, ev.INCIDENT_DECLARED, "alertmanager", NOW, data)]
+    declared = ev.IncidentDeclared(commander="", **fields)
+    return [Event(1, 1, "alertmanager", NOW, declared)]
 
 
 def test_resend_changes_nothing_new_alert_joins_resolution_is_noted_once():
@@ -40,24 +41,24 @@ def test_resend_changes_nothing_new_alert_joins_resolution_is_noted_once():
     grown = copy.deepcopy(FIRING)
     grown["alerts"].append({**FIRING["alerts"][0], "fingerprint": "other"})
     (joined,) = decide_alerts(replay(events), parse_webhook(grown), NOW)
-    assert joined.type == ev.ALERTS_FIRING and joined.data["fingerprints"] == ["other"]
+    assert joined.type == ev.AlertsFiring.TYPE and data_of(joined)["fingerprints"] == ["other"]
     resolved = copy.deepcopy(FIRING)
     resolved["status"] = "resolved"
     resolved["alerts"][0]["status"] = "resolved"
     noted = decide_alerts(replay(events), parse_webhook(resolved), NOW)
-    assert [e.type for e in noted] == [ev.ALERTS_RESOLVED, ev.STATUS_UPDATED]
+    assert [e.type for e in noted] == [ev.AlertsResolved.TYPE, ev.StatusUpdated.TYPE]
     for i, e in enumerate(noted, 2):
-        events.append(Event(1, i, e.type, e.actor, e.at, e.data))
+        events.append(E(1, i, e.type, e.actor, e.at, data_of(e)))
     assert decide_alerts(replay(events), parse_webhook(resolved), NOW) == []
     (again,) = decide_alerts(replay(events), group, NOW)  # it fired again: news
-    assert again.type == ev.ALERTS_FIRING
+    assert again.type == ev.AlertsFiring.TYPE
 
 
 def test_detection_time_and_links_come_from_the_group():
     """startsAt (earliest) is the detection time; runbook and dashboard annotations become links."""
     fields = incident_fields(parse_webhook(FIRING), "sev1")
-    assert fields["impact_started_at"] == "2026-02-04T14:31:00+00:00"
-    assert fields["alert"]["runbook"] == "https://runbooks.example.com/high-error-rate"
+    assert fields["impact_started_at"] == datetime(2026, 2, 4, 14, 31, tzinfo=UTC)
+    assert fields["alert"].runbook == "https://runbooks.example.com/high-error-rate"
     assert fields["service"] == "api"
 
 

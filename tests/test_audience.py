@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from bot.core import events as ev
 from bot.core.audience import SHARED, Audience, members
-from bot.core.events import Event
 from bot.core.owed import StepKind, owed_slack_work
 from bot.core.policy import Policy
 from bot.core.schedule import NOTICE_KINDS, UNACKED
 from bot.core.state import replay
+from tests.events import E
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
 POLICY = Policy(announcement_channel="#incidents")
@@ -34,62 +34,59 @@ def _notice(kind: str, owner: str, n: int) -> dict:
         "due_at": T0.isoformat(),
         "status": "investigating",
         "severity": "sev1",
-        "last_update_at": None,
-        "last_update_text": None,
         "next_update_at": T0.isoformat(),
         "mention": [owner],
         "n": 1,
         "text": "Rotate the keys",
         "owner": owner,
         "due": "2026-02-05",
-        "items": [],
     }
 
 
 def step_strategy():
     """One event after the declaration: (type, actor, data)."""
     return st.one_of(
-        st.tuples(st.just(ev.INCIDENT_ACKNOWLEDGED), person, st.just({})),
+        st.tuples(st.just(ev.IncidentAcknowledged), person, st.just({})),
         st.builds(
-            lambda who, msg: (ev.STATUS_UPDATED, who, {"status": "identified", "from": "x", "message": msg}),
+            lambda who, msg: (ev.StatusUpdated, who, {"status": "identified", "from": "x", "message": msg}),
             person,
             text,
         ),
         st.builds(
-            lambda who, rs: (ev.SEVERITY_CHANGED, who, {"from": "sev1", "to": "sev2", "responders": rs}),
+            lambda who, rs: (ev.SeverityChanged, who, {"from": "sev1", "to": "sev2", "responders": rs}),
             person,
             st.lists(person, max_size=2),
         ),
         st.builds(
-            lambda who, role, user: (ev.ROLE_ASSIGNED, who, {"role": role, "user": user, "previous": None}),
+            lambda who, role, user: (ev.RoleAssigned, who, {"role": role, "user": user, "previous": None}),
             person,
             st.sampled_from(["commander", "comms", "scribe"]),
             person,
         ),
-        st.builds(lambda who, t: (ev.NOTE_ADDED, who, {"text": t}), person, text),
-        st.tuples(st.just(ev.INCIDENT_MITIGATED), person, st.just({"note": "m"})),
-        st.tuples(st.just(ev.INCIDENT_RESOLVED), person, st.just({"summary": "s"})),
-        st.tuples(st.just(ev.INCIDENT_REOPENED), person, st.just({"reason": "r"})),
+        st.builds(lambda who, t: (ev.NoteAdded, who, {"text": t}), person, text),
+        st.tuples(st.just(ev.IncidentMitigated), person, st.just({"note": "m"})),
+        st.tuples(st.just(ev.IncidentResolved), person, st.just({"summary": "s"})),
+        st.tuples(st.just(ev.IncidentReopened), person, st.just({"reason": "r"})),
         st.tuples(
-            st.just(ev.CHANNEL_CREATED), st.just("bot"), st.just({"channel_id": "C1", "name": "inc-1"})
+            st.just(ev.SlackChannelCreated), st.just("bot"), st.just({"channel_id": "C1", "name": "inc-1"})
         ),
         st.builds(
-            lambda user, result: (ev.MEMBER_INVITED, "bot", {"user": user, "result": result}),
+            lambda user, result: (ev.SlackMemberInvited, "bot", {"user": user, "result": result}),
             person,
             st.sampled_from(["invited", "already_in_channel", "user_not_found"]),
         ),
         st.tuples(
-            st.just(ev.SUMMARY_POSTED),
+            st.just(ev.SlackSummaryPosted),
             st.just("bot"),
             st.just({"channel_id": "C1", "ts": "1.1", "for_seq": 1}),
         ),
         # Even a log that says it was announced (say, by a buggy older release) must not post more.
         st.tuples(
-            st.just(ev.ANNOUNCEMENT_POSTED), st.just("bot"), st.just({"channel_id": "C0", "ts": "2.1"})
+            st.just(ev.SlackAnnouncementPosted), st.just("bot"), st.just({"channel_id": "C0", "ts": "2.1"})
         ),
         st.builds(
             lambda n, who, owner: (
-                ev.ACTION_ITEM_ADDED,
+                ev.ActionItemAdded,
                 who,
                 {"n": n, "text": "Rotate the keys", "owner": owner, "due": "2026-02-05"},
             ),
@@ -97,9 +94,9 @@ def step_strategy():
             person,
             person,
         ),
-        st.tuples(st.just(ev.POSTMORTEM_REQUESTED), person, st.just({"version": 1})),
+        st.tuples(st.just(ev.PostmortemRequested), person, st.just({"version": 1})),
         st.builds(
-            lambda kind, owner, n: (ev.NOTICE_DUE, "bot", _notice(kind, owner, n)),
+            lambda kind, owner, n: (ev.NoticeDue, "bot", _notice(kind, owner, n)),
             st.sampled_from(NOTICE_KINDS),
             person,
             st.integers(0, 1000),
@@ -117,9 +114,9 @@ def incident_logs(draw, private):
         "origin_channel": "C0GENERAL",
         "private": draw(private),
     }
-    events = [Event(1, 1, ev.INCIDENT_DECLARED, draw(person), T0, declared)]
+    events = [E(1, 1, "IncidentDeclared", draw(person), T0, declared)]
     for i, (kind, actor, data) in enumerate(draw(st.lists(step_strategy(), max_size=25)), 2):
-        events.append(Event(1, i, kind, actor, T0 + timedelta(minutes=i), data))
+        events.append(E(1, i, kind.TYPE, actor, T0 + timedelta(minutes=i), data))
     return events
 
 
@@ -149,8 +146,9 @@ def test_a_public_incident_reaches_its_announcement_and_owners(events):
     for state in _valid_prefixes(events):
         for step in owed_slack_work(state, POLICY):
             if step.kind is StepKind.POST_NOTICE:
-                notice = state.event(step.seq).data
-                if notice["kind"] == UNACKED:
+                notice = state.event(step.seq).payload
+                assert isinstance(notice, ev.NoticeDue)
+                if notice.kind == UNACKED:
                     assert step.destination.audience is Audience.ANNOUNCEMENT
                     assert step.destination.channel == "#incidents"
             if step.kind is StepKind.ANNOUNCE:
@@ -159,32 +157,32 @@ def test_a_public_incident_reaches_its_announcement_and_owners(events):
 
 def _log(private: bool, *more):
     declared = {"title": "Secret", "severity": "sev1", "commander": "U0ALICE", "responders": ["U0BOB"]}
-    events = [Event(1, 1, ev.INCIDENT_DECLARED, "U0ALICE", T0, {**declared, "private": private})]
-    events.append(Event(1, 2, ev.CHANNEL_CREATED, "bot", T0, {"channel_id": "C1", "name": "inc-1"}))
+    events = [E(1, 1, "IncidentDeclared", "U0ALICE", T0, {**declared, "private": private})]
+    events.append(E(1, 2, "SlackChannelCreated", "bot", T0, {"channel_id": "C1", "name": "inc-1"}))
     for i, (kind, data) in enumerate(more, 3):
-        events.append(Event(1, i, kind, "bot", T0, data))
+        events.append(E(1, i, kind.TYPE, "bot", T0, data))
     return replay(events)
 
 
 def test_a_private_incidents_reminder_to_an_outsider_is_said_in_its_channel():
     """An action item owner outside a private incident is not sent its text in a DM; the reminder
     goes to the incident channel, where its members are."""
-    state = _log(True, (ev.NOTICE_DUE, _notice("action_due", "U0CAROL", 1)))
+    state = _log(True, (ev.NoticeDue, _notice("action_due", "U0CAROL", 1)))
     (notice,) = [s for s in owed_slack_work(state, POLICY) if s.kind is StepKind.POST_NOTICE]
     assert (notice.destination.audience, notice.destination.channel) == (Audience.INCIDENT_CHANNEL, "C1")
-    member = _log(True, (ev.NOTICE_DUE, _notice("action_due", "U0BOB", 1)))
+    member = _log(True, (ev.NoticeDue, _notice("action_due", "U0BOB", 1)))
     (notice,) = [s for s in owed_slack_work(member, POLICY) if s.kind is StepKind.POST_NOTICE]
     assert (notice.destination.audience, notice.destination.channel) == (Audience.DIRECT_MESSAGE, "U0BOB")
 
 
 def test_a_private_incident_is_neither_announced_nor_re_announced():
     """No announcement step at all; the unacknowledged notice goes to the incident channel."""
-    state = _log(True, (ev.NOTICE_DUE, _notice(UNACKED, "U0ALICE", 1)))
+    state = _log(True, (ev.NoticeDue, _notice(UNACKED, "U0ALICE", 1)))
     steps = owed_slack_work(state, POLICY)
     assert StepKind.ANNOUNCE not in [s.kind for s in steps]
     (notice,) = [s for s in steps if s.kind is StepKind.POST_NOTICE]
     assert notice.destination.audience is Audience.INCIDENT_CHANNEL
-    public = owed_slack_work(_log(False, (ev.NOTICE_DUE, _notice(UNACKED, "U0ALICE", 1))), POLICY)
+    public = owed_slack_work(_log(False, (ev.NoticeDue, _notice(UNACKED, "U0ALICE", 1))), POLICY)
     assert [s.destination.audience for s in public if s.kind is StepKind.POST_NOTICE] == [
         Audience.ANNOUNCEMENT
     ]
@@ -211,20 +209,20 @@ def test_the_transport_performs_every_kind_of_step():
 
     state = _log(
         False,
-        (ev.SUMMARY_POSTED, {"channel_id": "C1", "ts": "1.1", "for_seq": 1}),
-        (ev.ANNOUNCEMENT_POSTED, {"channel_id": "C0", "ts": "2.1"}),
-        (ev.NOTE_ADDED, {"text": "n"}),
-        (ev.NOTICE_DUE, _notice("status_update", "U0ALICE", 1)),
-        (ev.POSTMORTEM_REQUESTED, {"version": 1}),
+        (ev.SlackSummaryPosted, {"channel_id": "C1", "ts": "1.1", "for_seq": 1}),
+        (ev.SlackAnnouncementPosted, {"channel_id": "C0", "ts": "2.1"}),
+        (ev.NoteAdded, {"text": "n"}),
+        (ev.NoticeDue, _notice("status_update", "U0ALICE", 1)),
+        (ev.PostmortemRequested, {"version": 1}),
     )
-    seqs = {ev.NOTE_ADDED: 5, ev.NOTICE_DUE: 6, ev.POSTMORTEM_REQUESTED: 7}
+    seqs = {ev.NoteAdded: 5, ev.NoticeDue: 6, ev.PostmortemRequested: 7}
     notifier = SlackNotifier(Client(), Messages(Renderer(), POLICY), POLICY, ChannelPacer(100))
     here = Destination(Audience.INCIDENT_CHANNEL, "C1")
     for kind in StepKind:
         seq = {
-            StepKind.POST_NOTICE: seqs[ev.NOTICE_DUE],
-            StepKind.PUBLISH_POSTMORTEM: seqs[ev.POSTMORTEM_REQUESTED],
-        }.get(kind, seqs[ev.NOTE_ADDED])
+            StepKind.POST_NOTICE: seqs[ev.NoticeDue],
+            StepKind.PUBLISH_POSTMORTEM: seqs[ev.PostmortemRequested],
+        }.get(kind, seqs[ev.NoteAdded])
         try:
             notifier.perform(Owed(kind, here, seq=seq, user="U0BOB"), state, T0)
         except Reached:

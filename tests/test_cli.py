@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.testing.fake_slack import FakeSlack
+from tests.events import N
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,7 +139,6 @@ def test_postmortem_and_metrics_commands_read_the_database(tmp_path):
     from datetime import UTC, datetime
 
     from bot.core import events as ev
-    from bot.core.events import NewEvent
     from bot.store.db import make_engine
     from bot.store.event_store import EventStore
 
@@ -146,7 +146,7 @@ def test_postmortem_and_metrics_commands_read_the_database(tmp_path):
     store = EventStore(make_engine(url))
     store.create_schema()
     now = datetime.now(UTC)
-    store.declare(NewEvent(ev.INCIDENT_DECLARED, "U1", now, {"title": "Disk full", "severity": "sev2"}))
+    store.declare(N(ev.IncidentDeclared.TYPE, "U1", now, {"title": "Disk full", "severity": "sev2"}))
     store.engine.dispose()
     out = tmp_path / "pm.md"
     env = clean_env(DATABASE_URL=url)

@@ -3,8 +3,8 @@
 import pytest
 
 from bot.core.commands import Command, parse_command
+from bot.core.errors import UserError
 from bot.core.policy import Policy
-from bot.errors import UserError
 
 SEVS = Policy().severity_names
 

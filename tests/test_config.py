@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import DEFAULT_DATABASE_URL, DEFAULT_SLACK_API_URL, load_settings
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
 

@@ -1,5 +1,6 @@
 """The pure core: decisions, replay and owed Slack work, without Slack, a database or a clock."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from bot.core.decide import TransitionRefused, decide, decide_declare
 from bot.core.events import Event, NewEvent
 from bot.core.policy import DEFAULT_SEVERITIES, Policy, SeverityLevel
 from bot.core.state import ReplayError, replay
+from tests.events import E, N, data_of
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
 POLICY = Policy(
@@ -31,7 +33,7 @@ class Log:
         self.events = [self._number(new)]
 
     def _number(self, new: NewEvent) -> Event:
-        return Event(7, len(getattr(self, "events", [])) + 1, new.type, new.actor, new.at, new.data)
+        return E(7, len(getattr(self, "events", [])) + 1, new.type, new.actor, new.at, data_of(new))
 
     @property
     def state(self):
@@ -45,13 +47,13 @@ class Log:
         return decision
 
     def record(self, type_, **data):
-        self.events.append(self._number(NewEvent(type_, "bot", T0, data)))
+        self.events.append(self._number(N(type_, "bot", T0, data)))
 
 
 def test_declare_makes_the_declarer_commander_and_invites_severity_responders():
     """Declaring records title, severity, commander and the severity's responders."""
     state = Log("declare sev1 DB down").state
-    assert (state.key, state.title, state.severity, state.status) == (
+    assert (state.key, state.facts.title, state.facts.severity, state.facts.status) == (
         "INC-7",
         "DB down",
         "sev1",
@@ -63,7 +65,7 @@ def test_declare_makes_the_declarer_commander_and_invites_severity_responders():
 
 def test_default_severity_comes_from_policy():
     """Without a severity the policy's default applies."""
-    assert Log("declare Something odd").state.severity == "sev3"
+    assert Log("declare Something odd").state.facts.severity == "sev3"
 
 
 def test_full_lifecycle_replays_to_resolved():
@@ -77,24 +79,24 @@ def test_full_lifecycle_replays_to_resolved():
     log.run("mitigate Error rate under 1%", minutes=7)
     log.run("resolve Pool leak fixed", minutes=9)
     s = log.state
-    assert s.acknowledged_by == "U0BOB" and s.acknowledged_at == T0 + timedelta(minutes=2)
-    assert s.severity == "sev1" and "U0ONCALL" in s.responders
-    assert s.roles == {"commander": "U0ALICE", "comms": "U0CAROL"}
-    assert s.mitigated_at == T0 + timedelta(minutes=7)
-    assert (s.status, s.resolution, s.resolved_at) == (
+    assert s.facts.acknowledged_by == "U0BOB" and s.facts.acknowledged_at == T0 + timedelta(minutes=2)
+    assert s.facts.severity == "sev1" and "U0ONCALL" in s.facts.responders
+    assert s.facts.roles == {"commander": "U0ALICE", "comms": "U0CAROL"}
+    assert s.facts.mitigated_at == T0 + timedelta(minutes=7)
+    assert (s.facts.status, s.facts.resolution, s.facts.resolved_at) == (
         "resolved",
         "Pool leak fixed",
         T0 + timedelta(minutes=9),
     )
     assert [e.type for e in s.timeline] == [
-        ev.INCIDENT_DECLARED,
-        ev.INCIDENT_ACKNOWLEDGED,
-        ev.STATUS_UPDATED,
-        ev.SEVERITY_CHANGED,
-        ev.ROLE_ASSIGNED,
-        ev.NOTE_ADDED,
-        ev.INCIDENT_MITIGATED,
-        ev.INCIDENT_RESOLVED,
+        ev.IncidentDeclared.TYPE,
+        ev.IncidentAcknowledged.TYPE,
+        ev.StatusUpdated.TYPE,
+        ev.SeverityChanged.TYPE,
+        ev.RoleAssigned.TYPE,
+        ev.NoteAdded.TYPE,
+        ev.IncidentMitigated.TYPE,
+        ev.IncidentResolved.TYPE,
     ]
 
 
@@ -105,7 +107,7 @@ def test_second_ack_records_nothing_and_names_the_first():
     decision = log.run("ack", actor="U0CAROL", minutes=3)
     assert decision.events == []
     assert "<@U0BOB>" in decision.reply and "14:34 UTC" in decision.reply
-    assert log.state.acknowledged_by == "U0BOB"
+    assert log.state.facts.acknowledged_by == "U0BOB"
 
 
 @pytest.mark.parametrize(
@@ -139,16 +141,16 @@ def test_reopen_after_resolve_returns_to_investigating_and_accepts_updates():
     log = Log()
     log.run("resolve Fixed")
     log.run("reopen It came back")
-    assert log.state.status == "investigating" and log.state.resolved_at is None
+    assert log.state.facts.status == "investigating" and log.state.facts.resolved_at is None
     log.run("update identified Same leak")
-    assert log.state.status == "identified"
+    assert log.state.facts.status == "identified"
 
 
 def test_notes_are_accepted_after_resolve():
     """Notes keep collecting facts for the postmortem after resolution."""
     log = Log()
     log.run("resolve Fixed")
-    assert log.run("note Found a second cause").events[0].type == ev.NOTE_ADDED
+    assert log.run("note Found a second cause").events[0].type == ev.NoteAdded.TYPE
 
 
 def test_replay_refuses_a_log_without_declaration():
@@ -156,13 +158,13 @@ def test_replay_refuses_a_log_without_declaration():
     with pytest.raises(ReplayError):
         replay([])
     with pytest.raises(ReplayError):
-        replay([Event(1, 1, ev.NOTE_ADDED, "U1", T0, {"text": "x"})])
+        replay([E(1, 1, ev.NoteAdded.TYPE, "U1", T0, {"text": "x"})])
 
 
 def test_naive_times_are_rejected():
     """Events carry timezone-aware UTC times only."""
     with pytest.raises(ValueError):
-        NewEvent(ev.NOTE_ADDED, "U1", datetime(2026, 1, 1), {})
+        N(ev.NoteAdded.TYPE, "U1", datetime(2026, 1, 1), {})
 
 
 def kinds(state):
@@ -177,7 +179,7 @@ def test_owed_work_starts_with_the_channel_only():
 def test_owed_work_follows_the_log_until_nothing_is_owed():
     """Each recorded side effect removes exactly its step; a new command adds its posts."""
     log = Log("declare sev1 DB down")
-    log.record(ev.CHANNEL_CREATED, channel_id="C1", name="inc-7-db-down")
+    log.record(ev.SlackChannelCreated.TYPE, channel_id="C1", name="inc-7-db-down")
     assert kinds(log.state) == [
         (owed.StepKind.INVITE, "U0ALICE"),
         (owed.StepKind.INVITE, "U0ONCALL"),
@@ -185,13 +187,13 @@ def test_owed_work_follows_the_log_until_nothing_is_owed():
         (owed.StepKind.SET_TOPIC, 1),
         (owed.StepKind.ANNOUNCE, None),
     ]
-    log.record(ev.MEMBER_INVITED, user="U0ALICE", result="invited")
-    log.record(ev.MEMBER_INVITED, user="U0ONCALL", result="already_in_channel")
-    log.record(ev.SUMMARY_POSTED, channel_id="C1", ts="1.1", for_seq=1)
-    log.record(ev.TOPIC_SET, for_seq=1, topic="t")
-    log.record(ev.ANNOUNCEMENT_POSTED, channel_id="C0ANN", ts="2.1")
+    log.record(ev.SlackMemberInvited.TYPE, user="U0ALICE", result="invited")
+    log.record(ev.SlackMemberInvited.TYPE, user="U0ONCALL", result="already_in_channel")
+    log.record(ev.SlackSummaryPosted.TYPE, channel_id="C1", ts="1.1", for_seq=1)
+    log.record(ev.SlackTopicSet.TYPE, for_seq=1, topic="t")
+    log.record(ev.SlackAnnouncementPosted.TYPE, channel_id="C0ANN", ts="2.1")
     assert kinds(log.state) == [(owed.StepKind.PIN_SUMMARY, None)]
-    log.record(ev.SUMMARY_PINNED, ts="1.1")
+    log.record(ev.SlackSummaryPinned.TYPE, ts="1.1")
     assert kinds(log.state) == []
     log.run("mitigate Failover done")
     seq = log.state.last_lifecycle_seq
@@ -201,18 +203,18 @@ def test_owed_work_follows_the_log_until_nothing_is_owed():
         (owed.StepKind.POST_IN_CHANNEL, seq),
         (owed.StepKind.POST_IN_THREAD, seq),
     ]
-    log.record(ev.SUMMARY_UPDATED, for_seq=seq)
-    log.record(ev.TOPIC_SET, for_seq=seq, topic="t2")
-    log.record(ev.CHANNEL_MESSAGE_POSTED, for_seq=seq, ts="3.1")
-    log.record(ev.THREAD_REPLY_POSTED, for_seq=seq, ts="3.2")
+    log.record(ev.SlackSummaryUpdated.TYPE, for_seq=seq)
+    log.record(ev.SlackTopicSet.TYPE, for_seq=seq, topic="t2")
+    log.record(ev.SlackChannelMessagePosted.TYPE, for_seq=seq, ts="3.1")
+    log.record(ev.SlackThreadReplyPosted.TYPE, for_seq=seq, ts="3.2")
     assert kinds(log.state) == []
 
 
 def test_a_note_does_not_change_the_topic():
     """Only status, severity and commander changes make the topic owed again."""
     log = Log()
-    log.record(ev.CHANNEL_CREATED, channel_id="C1", name="n")
-    log.record(ev.TOPIC_SET, for_seq=1, topic="t")
+    log.record(ev.SlackChannelCreated.TYPE, channel_id="C1", name="n")
+    log.record(ev.SlackTopicSet.TYPE, for_seq=1, topic="t")
     log.run("note hello")
     assert owed.StepKind.SET_TOPIC not in [k for k, _ in kinds(log.state)]
     log.run("role commander <@U0BOB>")
@@ -232,7 +234,7 @@ def test_only_the_commander_may_resolve_or_reopen_when_the_policy_says_so():
         decide(state, parse_command("resolve Fixed", strict.severity_names), "U0BOB", T0, strict)
     log.run("role commander <@U0BOB>", actor="U0ALICE")
     decision = decide(log.state, parse_command("resolve Fixed", strict.severity_names), "U0BOB", T0, strict)
-    assert decision.events[0].type == ev.INCIDENT_RESOLVED
+    assert decision.events[0].type == ev.IncidentResolved.TYPE
 
 
 def test_the_same_slack_delivery_is_applied_once():
@@ -240,11 +242,11 @@ def test_the_same_slack_delivery_is_applied_once():
     log = Log()
     cmd = parse_command("update identified Found it", POLICY.severity_names)
     first = decide(log.state, cmd, "U0BOB", T0, POLICY, {"source": "view:V1", "impact": "EU checkout"})
-    assert first.events[0].data["impact"] == "EU checkout"
+    assert data_of(first.events[0])["impact"] == "EU checkout"
     log.events.append(log._number(first.events[0]))
     again = decide(log.state, cmd, "U0BOB", T0, POLICY, {"source": "view:V1"})
     assert again.events == [] and "already applied" in again.reply
-    assert log.state.impact == "EU checkout"
+    assert log.state.facts.impact == "EU checkout"
 
 
 def test_pins_keep_the_message_and_unpin_removes_it():
@@ -252,11 +254,17 @@ def test_pins_keep_the_message_and_unpin_removes_it():
     from bot.core.decide import decide_pin, decide_unpin
 
     log = Log()
-    message = {"message_ts": "1770215520.000200", "author": "U0CAROL", "text": "DB CPU at 100%"}
-    (pin,) = decide_pin(log.state, message, "U0BOB", T0, "event:Ev1")
+    message = ev.MessagePinned(
+        message_ts="1770215520.000200",
+        author="U0CAROL",
+        text="DB CPU at 100%",
+        message_at=T0,
+        source="event:Ev1",
+    )
+    (pin,) = decide_pin(log.state, message, "U0BOB", T0)
     log.events.append(log._number(pin))
-    assert decide_pin(log.state, message, "U0BOB", T0, "event:Ev2") == []
-    assert log.state.pins["1770215520.000200"].data["text"] == "DB CPU at 100%"
+    assert decide_pin(log.state, replace(message, source="event:Ev2"), "U0BOB", T0) == []
+    assert data_of(log.state.pins["1770215520.000200"])["text"] == "DB CPU at 100%"
     (unpin,) = decide_unpin(log.state, "1770215520.000200", "U0BOB", T0, "event:Ev3")
     log.events.append(log._number(unpin))
     assert log.state.pins == {}

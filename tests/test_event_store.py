@@ -8,21 +8,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core import events as ev
-from bot.core.events import Event, NewEvent
+from bot.core.errors import ConcurrencyConflict
 from bot.core.state import replay
-from bot.errors import ConcurrencyConflict
+from tests.events import E, N, data_of
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
 
 
 def declared(title="DB down", actor="U1"):
-    return NewEvent(ev.INCIDENT_DECLARED, actor, T0, {"title": title, "severity": "sev1", "commander": actor})
+    return N(ev.IncidentDeclared.TYPE, actor, T0, {"title": title, "severity": "sev1", "commander": actor})
 
 
 def append(store, number, new):
     events = store.load(number)
     last = events[-1].seq
-    numbered = [Event(number, last + i, e.type, e.actor, e.at, e.data) for i, e in enumerate(new, 1)]
+    numbered = [E(number, last + i, e.type, e.actor, e.at, data_of(e)) for i, e in enumerate(new, 1)]
     return store.append(number, last, new, replay([*events, *numbered]), owed=True)
 
 
@@ -36,31 +36,33 @@ def test_declare_numbers_incidents_from_one(store):
 def test_events_round_trip_with_utc_times_and_payload(store):
     """What is appended is loaded back unchanged, times timezone-aware UTC."""
     n = store.declare(declared()).incident
-    note = NewEvent(ev.NOTE_ADDED, "U2", T0 + timedelta(seconds=90), {"text": "ünïcode & <b>"})
+    note = N(ev.NoteAdded.TYPE, "U2", T0 + timedelta(seconds=90), {"text": "ünïcode & <b>"})
     append(store, n, [note])
     loaded = store.load(n)
-    assert [(e.seq, e.type) for e in loaded] == [(1, ev.INCIDENT_DECLARED), (2, ev.NOTE_ADDED)]
+    assert [(e.seq, e.type) for e in loaded] == [(1, ev.IncidentDeclared.TYPE), (2, ev.NoteAdded.TYPE)]
     assert loaded[1].at == T0 + timedelta(seconds=90) and loaded[1].at.tzinfo is not None
-    assert loaded[1].data == {"text": "ünïcode & <b>"}
+    assert data_of(loaded[1]) == {"text": "ünïcode & <b>"}
 
 
 def test_stale_append_is_a_conflict_and_writes_nothing(store):
     """Two writers deciding on the same version: the second gets ConcurrencyConflict."""
     n = store.declare(declared()).incident
     events = store.load(n)
-    note = NewEvent(ev.NOTE_ADDED, "U2", T0, {"text": "first"})
+    note = N(ev.NoteAdded.TYPE, "U2", T0, {"text": "first"})
     state = replay(events)
     store.append(n, 1, [note], state, owed=True)
     with pytest.raises(ConcurrencyConflict):
-        store.append(n, 1, [NewEvent(ev.NOTE_ADDED, "U3", T0, {"text": "second"})], state, owed=True)
-    assert [e.data.get("text") for e in store.load(n)[1:]] == ["first"]
+        store.append(n, 1, [N(ev.NoteAdded.TYPE, "U3", T0, {"text": "second"})], state, owed=True)
+    assert [data_of(e).get("text") for e in store.load(n)[1:]] == ["first"]
 
 
 def test_heads_cache_follows_the_log(store):
     """The incidents table shows each incident's latest status and channel."""
     n = store.declare(declared()).incident
-    append(store, n, [NewEvent(ev.CHANNEL_CREATED, "bot", T0, {"channel_id": "C9", "name": "inc-1-db-down"})])
-    append(store, n, [NewEvent(ev.INCIDENT_RESOLVED, "U1", T0, {"summary": "fixed"})])
+    append(
+        store, n, [N(ev.SlackChannelCreated.TYPE, "bot", T0, {"channel_id": "C9", "name": "inc-1-db-down"})]
+    )
+    append(store, n, [N(ev.IncidentResolved.TYPE, "U1", T0, {"summary": "fixed"})])
     assert store.incident_for_channel("C9") == n
     assert store.heads(open_only=True) == []
     assert store.heads()[0].status == "resolved"
@@ -90,14 +92,14 @@ def test_concurrent_declares_and_appends_lose_nothing(store):
             for j in range(5):
                 while True:
                     try:
-                        append(store, n, [NewEvent(ev.NOTE_ADDED, "U1", T0, {"text": f"{i}-{j}"})])
+                        append(store, n, [N(ev.NoteAdded.TYPE, "U1", T0, {"text": f"{i}-{j}"})])
                         break
                     except ConcurrencyConflict:
                         continue
             # Everyone also hammers incident 1, where conflicts are certain.
             while True:
                 try:
-                    append(store, 1, [NewEvent(ev.NOTE_ADDED, "U1", T0, {"text": f"shared-{i}"})])
+                    append(store, 1, [N(ev.NoteAdded.TYPE, "U1", T0, {"text": f"shared-{i}"})])
                     break
                 except (ConcurrencyConflict, IndexError):
                     continue
@@ -112,6 +114,6 @@ def test_concurrent_declares_and_appends_lose_nothing(store):
     assert errors == []
     assert sorted(numbers) == list(range(1, 17))
     assert store.count_events() == 16 * (1 + 5) + 16
-    shared = [e.data["text"] for e in store.load(1) if e.data.get("text", "").startswith("shared-")]
+    shared = [data_of(e)["text"] for e in store.load(1) if data_of(e).get("text", "").startswith("shared-")]
     assert sorted(shared) == sorted(f"shared-{i}" for i in range(16))
     assert [e.seq for e in store.load(1)] == list(range(1, len(store.load(1)) + 1))

@@ -9,6 +9,7 @@ import pytest
 
 from bot.core import events as ev
 from bot.slack import ids
+from tests.events import data_of
 from tests.harness import ALICE, BOB, CAROL, start_harness
 from tests.test_manifest import manifest_bot_scopes
 
@@ -60,7 +61,7 @@ def summary_action_ids(h, channel):
 
 
 def lifecycle(h):
-    return [e.type for e in h.bot.store.load(1) if e.type in ev.TIMELINE_TYPES]
+    return [e.type for e in h.bot.store.load(1) if type(e.payload) in ev.TIMELINE_TYPES]
 
 
 def test_summary_carries_the_buttons_and_acknowledge_works_once(h):
@@ -69,7 +70,7 @@ def test_summary_carries_the_buttons_and_acknowledge_works_once(h):
     assert summary_action_ids(h, channel) == [ids.ACK, ids.UPDATE, ids.SEVERITY, ids.MITIGATE, ids.RESOLVE]
     press(h, ids.ACK, channel, summary, user=BOB)
     press(h, ids.ACK, channel, summary, user=CAROL)
-    assert lifecycle(h) == [ev.INCIDENT_DECLARED, ev.INCIDENT_ACKNOWLEDGED]
+    assert lifecycle(h) == [ev.IncidentDeclared.TYPE, ev.IncidentAcknowledged.TYPE]
     assert "already acknowledged by <@U0BOB0001>" in h.slack.responses[-1]["text"]
     assert h.slack.responses[-1]["response_type"] == "ephemeral"
     assert ids.ACK not in summary_action_ids(h, channel)  # chat.update keeps the pin true
@@ -93,12 +94,13 @@ def test_post_update_opens_a_modal_and_its_submission_is_an_update(h):
     again = h.sender.view_submission(view, values, user_id=BOB)
     assert again.status == 200
     h.settle()
-    updates = [e for e in h.bot.store.load(1) if e.type == ev.STATUS_UPDATED]
+    updates = [e for e in h.bot.store.load(1) if e.type == ev.StatusUpdated.TYPE]
     assert len(updates) == 1
     assert (
-        updates[0].data["status"] == "identified" and updates[0].data["impact"] == "EU customers cannot pay"
+        data_of(updates[0])["status"] == "identified"
+        and data_of(updates[0])["impact"] == "EU customers cannot pay"
     )
-    assert updates[0].data["source"] == f"view:{view['id']}"
+    assert data_of(updates[0])["source"] == f"view:{view['id']}"
     summary_text = json.dumps(h.slack.channel(channel).messages[0].blocks)
     assert "EU customers cannot pay" in summary_text and "Identified" in summary_text
 
@@ -113,14 +115,14 @@ def test_a_modal_submitted_empty_shows_inline_field_errors(h):
         "response_action": "errors",
         "errors": {"message": "Say what changed and what happens next."},
     }
-    assert ev.STATUS_UPDATED not in lifecycle(h)
+    assert ev.StatusUpdated.TYPE not in lifecycle(h)
 
 
 def test_change_severity_select(h):
     """Choosing SEV1 in the summary's select changes the severity through the same decision."""
     channel, summary = declared(h)
     press(h, ids.SEVERITY, channel, summary, selected="1:sev1")
-    assert h.bot.service.state_of(1).severity == "sev1"
+    assert h.bot.service.state_of(1).facts.severity == "sev1"
     press(h, ids.SEVERITY, channel, summary, selected="1:sev1")
     assert "already SEV1" in h.slack.responses[-1]["text"]
 
@@ -152,10 +154,10 @@ def test_mitigate_and_resolve_through_modals_with_root_cause_and_end_time(h):
     }
     assert h.sender.view_submission(view, values, user_id=ALICE).status == 200
     h.settle()
-    resolved = [e for e in h.bot.store.load(1) if e.type == ev.INCIDENT_RESOLVED][0]
-    assert resolved.data["root_cause"] == "Connections not returned on timeout"
-    assert resolved.data["impact_ended_at"] == "2026-02-04T15:10:00+00:00"
-    assert lifecycle(h)[-2:] == [ev.INCIDENT_MITIGATED, ev.INCIDENT_RESOLVED]
+    resolved = [e for e in h.bot.store.load(1) if e.type == ev.IncidentResolved.TYPE][0]
+    assert data_of(resolved)["root_cause"] == "Connections not returned on timeout"
+    assert data_of(resolved)["impact_ended_at"] == "2026-02-04T15:10:00+00:00"
+    assert lifecycle(h)[-2:] == [ev.IncidentMitigated.TYPE, ev.IncidentResolved.TYPE]
     assert summary_action_ids(h, channel) == []  # a resolved summary has no buttons
 
 
@@ -200,8 +202,12 @@ def test_declare_without_text_opens_the_modal_and_declares_once(h):
     h.settle()
     assert len(h.bot.store.heads()) == 1
     state = h.bot.service.state_of(1)
-    assert (state.commander, state.impact, state.private) == (BOB, "Card payments fail for everyone", True)
-    channel = h.slack.channel(state.channel_id)
+    assert (state.commander, state.facts.impact, state.private) == (
+        BOB,
+        "Card payments fail for everyone",
+        True,
+    )
+    channel = h.slack.channel(state.slack.channel_id)
     assert channel.is_private and {ALICE, BOB} <= channel.members
     assert h.slack.channel(h.announcements).messages == []  # a private incident is not announced
 
@@ -243,17 +249,20 @@ def test_pushpin_reaction_puts_the_message_on_the_timeline_once_and_removal_take
     deliver(h, reaction("reaction_added", BOB, channel, ts), "Ev01", retry_num=1)
     deliver(h, reaction("reaction_added", BOB, channel, ts, emoji="eyes"), "Ev02")
     deliver(h, reaction("reaction_added", BOB, h.general, ts), "Ev03")
-    pins = [e for e in h.bot.store.load(1) if e.type == ev.MESSAGE_PINNED]
+    pins = [e for e in h.bot.store.load(1) if e.type == ev.MessagePinned.TYPE]
     assert len(pins) == 1
-    assert pins[0].data["text"] == "DB CPU pinned at 100% since 14:20" and pins[0].data["author"] == CAROL
-    assert pins[0].data["message_ts"] == ts and pins[0].data["message_at"].startswith(
+    assert (
+        data_of(pins[0])["text"] == "DB CPU pinned at 100% since 14:20"
+        and data_of(pins[0])["author"] == CAROL
+    )
+    assert data_of(pins[0])["message_ts"] == ts and data_of(pins[0])["message_at"].startswith(
         pins[0].at.date().isoformat()
     )
     assert h.bot.service.state_of(1).pins.keys() == {ts}
     deliver(h, reaction("reaction_removed", BOB, channel, ts), "Ev04")
     deliver(h, reaction("reaction_removed", BOB, channel, ts), "Ev04", retry_num=2)
     assert h.bot.service.state_of(1).pins == {}
-    assert [e.type for e in h.bot.store.load(1)].count(ev.MESSAGE_UNPINNED) == 1
+    assert [e.type for e in h.bot.store.load(1)].count(ev.MessageUnpinned.TYPE) == 1
 
 
 def test_every_call_the_bot_made_was_accepted(h):

@@ -43,8 +43,13 @@ def test_declare_creates_channel_invites_pins_and_announces(h):
     assert [r["text"] for r in h.slack.responses] == [
         f"INC-1 has its channel: <#{channel.id}>. Everyone working on it, join there."
     ]
-    assert h.types()[0] == ev.INCIDENT_DECLARED
-    assert {ev.CHANNEL_CREATED, ev.SUMMARY_PINNED, ev.ANNOUNCEMENT_POSTED, ev.TOPIC_SET} <= set(h.types())
+    assert h.types()[0] == ev.IncidentDeclared.TYPE
+    assert {
+        ev.SlackChannelCreated.TYPE,
+        ev.SlackSummaryPinned.TYPE,
+        ev.SlackAnnouncementPosted.TYPE,
+        ev.SlackTopicSet.TYPE,
+    } <= set(h.types())
     assert h.bot.store.with_slack_owed() == []
 
 
@@ -71,13 +76,13 @@ def test_lifecycle_steps_show_in_channel_thread_summary_and_topic(h):
     summary = channel.messages[0]
     assert summary.edited and "Resolved" in summary.blocks[1]["fields"][0]["text"]
     assert channel.topic.startswith("SEV1 · Resolved")
-    lifecycle = [t for t in h.types() if t in ev.LIFECYCLE_TYPES]
+    lifecycle = [t for t in h.types() if t in {c.TYPE for c in ev.LIFECYCLE_TYPES}]
     assert lifecycle == [
-        ev.INCIDENT_DECLARED,
-        ev.INCIDENT_ACKNOWLEDGED,
-        ev.STATUS_UPDATED,
-        ev.INCIDENT_MITIGATED,
-        ev.INCIDENT_RESOLVED,
+        ev.IncidentDeclared.TYPE,
+        ev.IncidentAcknowledged.TYPE,
+        ev.StatusUpdated.TYPE,
+        ev.IncidentMitigated.TYPE,
+        ev.IncidentResolved.TYPE,
     ]
 
 
@@ -181,7 +186,7 @@ def test_slack_outage_loses_no_event_and_the_heartbeat_catches_up(h):
     h.slack.fail_next("conversations.create", status=500, times=4)  # outlasts the client's 3 retries
     reply = declare(h)
     assert "INC-1" in reply.text
-    assert h.types() == [ev.INCIDENT_DECLARED]
+    assert h.types() == [ev.IncidentDeclared.TYPE]
     assert "slow to create the incident channel" in h.slack.responses[0]["text"]
     assert h.bot.store.with_slack_owed() == [1]
     h.bot.start_heartbeat(interval_seconds=0.2)

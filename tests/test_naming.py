@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bot.core.naming import channel_name_for
+from bot.slack.naming import channel_name_for
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 

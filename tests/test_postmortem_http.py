@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core import events as ev
+from tests.events import data_of
 from tests.harness import ALICE, BOB, start_harness, wait_for
 from tests.test_manifest import manifest_bot_scopes
 
@@ -40,8 +41,8 @@ def test_sections_and_action_items_are_written_from_slack(h):
     assert "has no action item 7" in h.command("action done 7", channel=inc).text
     assert "`2026-13-01` is not a date" in h.command("action add X due 2026-13-01", channel=inc).text
     types = [e.type for e in h.bot.store.load(1)]
-    assert types.count(ev.ACTION_ITEM_ADDED) == 2 and types.count(ev.ACTION_ITEM_DONE) == 1
-    assert types.count(ev.POSTMORTEM_SECTION_WRITTEN) == 1
+    assert types.count(ev.ActionItemAdded.TYPE) == 2 and types.count(ev.ActionItemDone.TYPE) == 1
+    assert types.count(ev.PostmortemSectionWritten.TYPE) == 1
 
 
 def test_action_list_mine_outside_the_channel_spans_incidents(h):
@@ -75,8 +76,8 @@ def test_postmortem_is_published_as_a_markdown_file_and_regenerating_supersedes_
         "Postmortem for INC-1, version 1.",
         "Postmortem for INC-1, version 2. It supersedes version 1.",
     ]
-    published = [e for e in h.bot.store.load(1) if e.type == ev.POSTMORTEM_PUBLISHED]
-    assert [p.data["version"] for p in published] == [1, 2]
+    published = [e for e in h.bot.store.load(1) if e.type == ev.SlackPostmortemPublished.TYPE]
+    assert [data_of(p)["version"] for p in published] == [1, 2]
     assert [c.method for c in h.slack.calls() if c.method.startswith("files.")].count("files.upload") == 0
 
 
@@ -85,7 +86,7 @@ def test_metrics_from_slack(h):
     inc = incident_channel(h)
     h.command("ack", channel=inc, user=BOB)
     assert h.command("service Checkout API", channel=inc).text == "INC-1 affects checkout-api."
-    assert h.bot.service.state_of(1).service == "checkout-api"
+    assert h.bot.service.state_of(1).facts.service == "checkout-api"
     text = h.command("metrics 30d").text
     assert "Incidents: *1* (SEV2: 1)" in text and "Time to acknowledge: mean" in text
     assert "`0d`" not in text

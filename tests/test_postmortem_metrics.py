@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.core import events as ev
-from bot.core.events import Event
 from bot.core.metrics import compute_metrics
 from bot.core.policy import Policy
 from bot.core.state import replay
 from bot.render.renderer import Renderer
 from bot.render.views import Messages
+from tests.events import E
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
 GOLDEN = Path(__file__).parent / "golden"
@@ -20,27 +20,27 @@ GOLDEN = Path(__file__).parent / "golden"
 def build(number, steps, title="API error rate above 5%", severity="sev1", **declared):
     """steps: (minutes after T0, actor, type, data)."""
     data = {"title": title, "severity": severity, "commander": "U0ALICE", **declared}
-    events = [Event(number, 1, ev.INCIDENT_DECLARED, "U0ALICE", T0, data)]
+    events = [E(number, 1, ev.IncidentDeclared.TYPE, "U0ALICE", T0, data)]
     for minutes, actor, type_, payload in steps:
-        events.append(Event(number, len(events) + 1, type_, actor, T0 + timedelta(minutes=minutes), payload))
+        events.append(E(number, len(events) + 1, type_, actor, T0 + timedelta(minutes=minutes), payload))
     return events
 
 
 REOPENED = build(
     7,
     [
-        (3, "U0BOB", ev.INCIDENT_ACKNOWLEDGED, {}),
+        (3, "U0BOB", ev.IncidentAcknowledged.TYPE, {}),
         (
             9,
             "U0BOB",
-            ev.STATUS_UPDATED,
+            ev.StatusUpdated.TYPE,
             {"status": "identified", "from": "investigating", "message": "Rolled back | v1.4"},
         ),
-        (11, "U0ALICE", ev.ROLE_ASSIGNED, {"role": "comms", "user": "U0CAROL", "previous": None}),
+        (11, "U0ALICE", ev.RoleAssigned.TYPE, {"role": "comms", "user": "U0CAROL", "previous": None}),
         (
             12,
             "U0BOB",
-            ev.MESSAGE_PINNED,
+            ev.MessagePinned.TYPE,
             {
                 "message_ts": "1770216000.000100",
                 "author": "U0CAROL",
@@ -48,65 +48,70 @@ REOPENED = build(
                 "message_at": "2026-02-04T14:40:00+00:00",
             },
         ),
-        (21, "U0BOB", ev.INCIDENT_MITIGATED, {"note": "Error rate under 1%"}),
-        (30, "U0ALICE", ev.INCIDENT_RESOLVED, {"summary": "Pool leak fixed"}),
-        (45, "U0BOB", ev.INCIDENT_REOPENED, {"reason": "Errors came back"}),
+        (21, "U0BOB", ev.IncidentMitigated.TYPE, {"note": "Error rate under 1%"}),
+        (30, "U0ALICE", ev.IncidentResolved.TYPE, {"summary": "Pool leak fixed"}),
+        (45, "U0BOB", ev.IncidentReopened.TYPE, {"reason": "Errors came back"}),
         (
             50,
             "U0ALICE",
-            ev.SEVERITY_CHANGED,
+            ev.SeverityChanged.TYPE,
             {"from": "sev1", "to": "sev2", "reason": "Only EU", "responders": []},
         ),
         (
             75,
             "U0ALICE",
-            ev.INCIDENT_RESOLVED,
+            ev.IncidentResolved.TYPE,
             {"summary": "Second leak fixed", "root_cause": "Connections not returned on timeout"},
         ),
         (
             80,
             "U0ALICE",
-            ev.POSTMORTEM_SECTION_WRITTEN,
+            ev.PostmortemSectionWritten.TYPE,
             {"section": "summary", "text": "Checkout failed for 75 minutes."},
         ),
         (
             81,
             "U0ALICE",
-            ev.POSTMORTEM_SECTION_WRITTEN,
+            ev.PostmortemSectionWritten.TYPE,
             {"section": "went-well", "text": "Rollback took 4 minutes."},
         ),
         (
             82,
             "U0ALICE",
-            ev.ACTION_ITEM_ADDED,
+            ev.ActionItemAdded.TYPE,
             {"n": 1, "text": "Alert on pool saturation", "owner": "U0BOB", "due": "2026-02-20"},
         ),
         (
             83,
             "U0ALICE",
-            ev.ACTION_ITEM_ADDED,
+            ev.ActionItemAdded.TYPE,
             {"n": 2, "text": "Load-test timeouts", "owner": None, "due": None},
         ),
-        (84, "U0BOB", ev.ACTION_ITEM_DONE, {"n": 1}),
+        (84, "U0BOB", ev.ActionItemDone.TYPE, {"n": 1}),
     ],
 )
 NEVER_ACKED = build(
     8,
-    [(40, "U0ALICE", ev.INCIDENT_RESOLVED, {"summary": "Flapped and recovered"})],
+    [(40, "U0ALICE", ev.IncidentResolved.TYPE, {"summary": "Flapped and recovered"})],
     title="Queue lag",
     severity="sev3",
 )
 NO_MITIGATION = build(
     9,
     [
-        (2, "U0BOB", ev.INCIDENT_ACKNOWLEDGED, {}),
-        (20, "U0ALICE", ev.INCIDENT_RESOLVED, {"summary": "Config reverted"}),
-        (21, "U0ALICE", ev.POSTMORTEM_REQUESTED, {"version": 1}),
-        (22, "bot", ev.POSTMORTEM_PUBLISHED, {"for_seq": 4, "version": 1, "file_id": "F1", "sha256": "x"}),
+        (2, "U0BOB", ev.IncidentAcknowledged.TYPE, {}),
+        (20, "U0ALICE", ev.IncidentResolved.TYPE, {"summary": "Config reverted"}),
+        (21, "U0ALICE", ev.PostmortemRequested.TYPE, {"version": 1}),
+        (
+            22,
+            "bot",
+            ev.SlackPostmortemPublished.TYPE,
+            {"for_seq": 4, "version": 1, "file_id": "F1", "sha256": "x"},
+        ),
         (
             23,
             "U0ALICE",
-            ev.ACTION_ITEM_ADDED,
+            ev.ActionItemAdded.TYPE,
             {"n": 1, "text": "Validate config in CI", "owner": "U0BOB", "due": "2026-02-10"},
         ),
     ],
@@ -182,18 +187,18 @@ def test_error_budget_per_service():
     checkout = build(
         20,
         [
-            (0, "U0ALICE", ev.SERVICE_SET, {"service": "checkout", "previous": None}),
-            (10, "U0ALICE", ev.INCIDENT_MITIGATED, {"note": "n"}),
+            (0, "U0ALICE", ev.ServiceSet.TYPE, {"service": "checkout", "previous": None}),
+            (10, "U0ALICE", ev.IncidentMitigated.TYPE, {"note": "n"}),
             (
                 30,
                 "U0ALICE",
-                ev.INCIDENT_RESOLVED,
+                ev.IncidentResolved.TYPE,
                 {"summary": "s", "impact_ended_at": "2026-02-04T14:50:00+00:00"},
             ),
         ],
         impact_started_at="2026-02-04T14:28:00+00:00",
     )
-    search = build(21, [(0, "U0ALICE", ev.SERVICE_SET, {"service": "search", "previous": None})])
+    search = build(21, [(0, "U0ALICE", ev.ServiceSet.TYPE, {"service": "search", "previous": None})])
     m = compute_metrics(
         [replay(checkout), replay(search)],
         T0 - timedelta(days=29),

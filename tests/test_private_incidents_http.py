@@ -10,6 +10,7 @@ import pytest
 from bot.core import events as ev
 from bot.core.policy import Schedule
 from bot.scheduler import heartbeat
+from tests.events import data_of
 from tests.harness import ALICE, BOB, CAROL, ONCALL, start_harness, team_policy
 from tests.test_manifest import manifest_bot_scopes
 
@@ -41,7 +42,7 @@ def declare_private(h, title=TITLE, severity="sev1"):
 
 def shared_texts(h):
     """Everything every channel other than incident channels shows, thread replies included."""
-    incident_channels = {s.channel_id for s in h.bot.store.heads()}
+    incident_channels = {head.channel_id for head in h.bot.store.heads()}
     texts = []
     for channel in (h.general, h.announcements, h.slack.channel_by_name("alerts-triage").id):
         if channel in incident_channels:
@@ -61,10 +62,10 @@ def test_an_unacknowledged_private_incident_is_re_announced_only_in_its_own_chan
     """The 'still not acknowledged' notice of a private incident never names it in #incidents;
     it is said in the incident channel, to the people who can act on it."""
     number, channel = declare_private(h)
-    declared_at = h.bot.service.state_of(number).declared_at
+    declared_at = h.bot.service.state_of(number).facts.declared_at
     run_heartbeat_at(h, declared_at + timedelta(minutes=11))
-    notices = [e for e in h.bot.store.load(number) if e.type == ev.NOTICE_DUE]
-    assert "unacked_reannounce" in [n.data["kind"] for n in notices]
+    notices = [e for e in h.bot.store.load(number) if e.type == ev.NoticeDue.TYPE]
+    assert "unacked_reannounce" in [data_of(n)["kind"] for n in notices]
     inside = [m.text for m in h.slack.channel(channel).messages]
     assert any("still not acknowledged" in t and f"<@{ONCALL}>" in t for t in inside)
     assert not any(TITLE in t or "still not acknowledged" in t for t in shared_texts(h))

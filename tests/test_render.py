@@ -8,11 +8,11 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.core import events as ev
-from bot.core.events import Event
 from bot.core.policy import Policy
 from bot.core.state import replay
 from bot.render.renderer import Renderer, clip, escape_mrkdwn
 from bot.render.views import Messages
+from tests.events import E
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
 NASTY = "Checkout <b>broken</b> & <!channel> for <@U0ALICE|alice> see <https://status.example.com|status>"
@@ -25,20 +25,20 @@ def messages():
 
 def incident(title=NASTY, update="x", **extra):
     events = [
-        Event(
+        E(
             3,
             1,
-            ev.INCIDENT_DECLARED,
+            ev.IncidentDeclared.TYPE,
             "U0ALICE",
             T0,
             {"title": title, "severity": "sev1", "commander": "U0ALICE"},
         ),
-        Event(3, 2, ev.CHANNEL_CREATED, "bot", T0, {"channel_id": "C0INC3", "name": "inc-3-x"}),
-        Event(3, 3, ev.INCIDENT_ACKNOWLEDGED, "U0BOB", T0 + timedelta(minutes=3)),
-        Event(
+        E(3, 2, ev.SlackChannelCreated.TYPE, "bot", T0, {"channel_id": "C0INC3", "name": "inc-3-x"}),
+        E(3, 3, ev.IncidentAcknowledged.TYPE, "U0BOB", T0 + timedelta(minutes=3)),
+        E(
             3,
             4,
-            ev.STATUS_UPDATED,
+            ev.StatusUpdated.TYPE,
             "U0BOB",
             T0 + timedelta(minutes=5),
             {"status": "identified", "from": "investigating", "message": update},
@@ -98,17 +98,17 @@ def test_timeline_entries_cover_every_posted_event_type(messages):
     """Every event type that is posted to Slack has its own wording, not the generic fallback."""
     state = incident()
     samples = {
-        ev.INCIDENT_ACKNOWLEDGED: {},
-        ev.STATUS_UPDATED: {"status": "identified", "from": "investigating", "message": "m"},
-        ev.SEVERITY_CHANGED: {"from": "sev2", "to": "sev1", "reason": "r"},
-        ev.ROLE_ASSIGNED: {"role": "comms", "user": "U0CAROL"},
-        ev.NOTE_ADDED: {"text": "n"},
-        ev.INCIDENT_MITIGATED: {"note": "m"},
-        ev.INCIDENT_RESOLVED: {"summary": "s"},
-        ev.INCIDENT_REOPENED: {"reason": "r"},
+        ev.IncidentAcknowledged.TYPE: {},
+        ev.StatusUpdated.TYPE: {"status": "identified", "from": "investigating", "message": "m"},
+        ev.SeverityChanged.TYPE: {"from": "sev2", "to": "sev1", "reason": "r"},
+        ev.RoleAssigned.TYPE: {"role": "comms", "user": "U0CAROL"},
+        ev.NoteAdded.TYPE: {"text": "n"},
+        ev.IncidentMitigated.TYPE: {"note": "m"},
+        ev.IncidentResolved.TYPE: {"summary": "s"},
+        ev.IncidentReopened.TYPE: {"reason": "r"},
     }
     for type_, data in samples.items():
-        text = messages.timeline_entry(Event(3, 9, type_, "U0BOB", T0, data), state)
+        text = messages.timeline_entry(E(3, 9, type_, "U0BOB", T0, data), state)
         assert "<@U0BOB>" in text and type_ not in text, (type_, text)
 
 
@@ -135,7 +135,7 @@ def test_a_template_rendering_bad_json_is_reported_at_start_up(tmp_path):
     """check_templates names a Block Kit template whose output is not JSON, before any incident."""
     import shutil
 
-    from bot.errors import ConfigError
+    from bot.core.errors import ConfigError
     from bot.render.views import check_templates
 
     for source in Renderer().template_dir.iterdir():
@@ -149,7 +149,7 @@ def test_a_template_rendering_invalid_block_kit_is_reported_at_start_up(tmp_path
     """A summary template producing a block Slack would reject fails the start-up check."""
     import shutil
 
-    from bot.errors import ConfigError
+    from bot.core.errors import ConfigError
     from bot.render.views import check_templates
 
     for source in Renderer().template_dir.iterdir():

@@ -9,7 +9,6 @@ from freezegun import freeze_time
 
 from bot.core import events as ev
 from bot.core import owed
-from bot.core.events import Event
 from bot.core.policy import Policy, Schedule
 from bot.core.schedule import (
     POSTMORTEM_REMINDER,
@@ -23,6 +22,7 @@ from bot.core.schedule import (
 )
 from bot.core.state import replay
 from bot.slack.pacing import ChannelPacer
+from tests.events import E, data_of
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
 M = timedelta(minutes=1)
@@ -38,17 +38,17 @@ POLICY = Policy(
 
 def log(*steps):
     """Build an incident log: steps are (minutes after T0, event type, data)."""
-    events = [Event(7, 1, ev.INCIDENT_DECLARED, "U0ALICE", T0, {"title": "API down", "severity": "sev1"})]
+    events = [E(7, 1, ev.IncidentDeclared.TYPE, "U0ALICE", T0, {"title": "API down", "severity": "sev1"})]
     for minutes, type_, data in steps:
-        events.append(Event(7, len(events) + 1, type_, "U0BOB", T0 + minutes * M, data))
+        events.append(E(7, len(events) + 1, type_, "U0BOB", T0 + minutes * M, data))
     return events
 
 
-ACK = (1, ev.INCIDENT_ACKNOWLEDGED, {})
+ACK = (1, ev.IncidentAcknowledged.TYPE, {})
 
 
 def notice(minutes, kind, key):
-    return (minutes, ev.NOTICE_DUE, {"kind": kind, "key": key})
+    return (minutes, ev.NoticeDue.TYPE, {"kind": kind, "key": key, "due_at": T0.isoformat()})
 
 
 def kinds_due(events, minutes):
@@ -63,9 +63,9 @@ def kinds_due(events, minutes):
         ([ACK], 15, [STATUS_UPDATE, UPDATE_REMINDER]),
         ([ACK], 31, [STATUS_UPDATE, UPDATE_REMINDER, UPDATE_ESCALATION]),
         # A human update restarts both clocks.
-        ([ACK, (10, ev.STATUS_UPDATED, {"status": "identified", "message": "m"})], 24, []),
+        ([ACK, (10, ev.StatusUpdated.TYPE, {"status": "identified", "message": "m"})], 24, []),
         (
-            [ACK, (10, ev.STATUS_UPDATED, {"status": "identified", "message": "m"})],
+            [ACK, (10, ev.StatusUpdated.TYPE, {"status": "identified", "message": "m"})],
             25,
             [STATUS_UPDATE, UPDATE_REMINDER],
         ),
@@ -82,18 +82,18 @@ def kinds_due(events, minutes):
         ),
         # Severity change: the new cadence runs from that moment; the reminder still counts
         # from the last human word, now with the SEV2 cadence.
-        ([ACK, (10, ev.SEVERITY_CHANGED, {"from": "sev1", "to": "sev2"})], 29, []),
-        ([ACK, (10, ev.SEVERITY_CHANGED, {"from": "sev1", "to": "sev2"})], 30, [UPDATE_REMINDER]),
+        ([ACK, (10, ev.SeverityChanged.TYPE, {"from": "sev1", "to": "sev2"})], 29, []),
+        ([ACK, (10, ev.SeverityChanged.TYPE, {"from": "sev1", "to": "sev2"})], 30, [UPDATE_REMINDER]),
         (
-            [ACK, (10, ev.SEVERITY_CHANGED, {"from": "sev1", "to": "sev2"})],
+            [ACK, (10, ev.SeverityChanged.TYPE, {"from": "sev1", "to": "sev2"})],
             40,
             [UPDATE_REMINDER, STATUS_UPDATE],
         ),
         # Mitigated: the slower cadence; resolved: nothing but the postmortem reminder.
-        ([ACK, (5, ev.INCIDENT_MITIGATED, {"note": "n"})], 64, []),
-        ([ACK, (5, ev.INCIDENT_MITIGATED, {"note": "n"})], 65, [STATUS_UPDATE, UPDATE_REMINDER]),
-        ([ACK, (5, ev.INCIDENT_RESOLVED, {"summary": "s"})], 60 * 24, []),
-        ([ACK, (5, ev.INCIDENT_RESOLVED, {"summary": "s"})], 5 + 60 * 48, [POSTMORTEM_REMINDER]),
+        ([ACK, (5, ev.IncidentMitigated.TYPE, {"note": "n"})], 64, []),
+        ([ACK, (5, ev.IncidentMitigated.TYPE, {"note": "n"})], 65, [STATUS_UPDATE, UPDATE_REMINDER]),
+        ([ACK, (5, ev.IncidentResolved.TYPE, {"summary": "s"})], 60 * 24, []),
+        ([ACK, (5, ev.IncidentResolved.TYPE, {"summary": "s"})], 5 + 60 * 48, [POSTMORTEM_REMINDER]),
         # Nobody acknowledges: re-announce once after ack_timeout.
         ([], 9, []),
         ([], 10, [UNACKED]),
@@ -107,20 +107,20 @@ def test_due_work(steps, at, expected):
 
 def test_severity_without_cadence_gets_no_updates():
     """SEV4 (no entry in updates.every) owes no scheduled updates or reminders."""
-    events = log(ACK, (1, ev.SEVERITY_CHANGED, {"from": "sev1", "to": "sev4"}))
+    events = log(ACK, (1, ev.SeverityChanged.TYPE, {"from": "sev1", "to": "sev4"}))
     assert kinds_due(events, 600) == []
     assert next_due_at(replay(events), POLICY) is None
 
 
 def test_after_downtime_one_update_not_a_burst():
     """Three hours down: one status update is due, and once recorded the next is a cadence away."""
-    events = log(ACK, (1, ev.CHANNEL_CREATED, {"channel_id": "C1", "name": "inc-7-api-down"}))
+    events = log(ACK, (1, ev.SlackChannelCreated.TYPE, {"channel_id": "C1", "name": "inc-7-api-down"}))
     late = T0 + 180 * M
     notices = decide_notices(replay(events), POLICY, late)
-    assert [n.data["kind"] for n in notices] == [STATUS_UPDATE, UPDATE_REMINDER, UPDATE_ESCALATION]
-    assert [n.data.get("superseded", False) for n in notices] == [False, True, False]
+    assert [data_of(n)["kind"] for n in notices] == [STATUS_UPDATE, UPDATE_REMINDER, UPDATE_ESCALATION]
+    assert [data_of(n).get("superseded", False) for n in notices] == [False, True, False]
     for n in notices:
-        events.append(Event(7, len(events) + 1, n.type, n.actor, n.at, n.data))
+        events.append(E(7, len(events) + 1, n.type, n.actor, n.at, data_of(n)))
     state = replay(events)
     assert due_work(state, POLICY, late) == []
     assert next_due_at(state, POLICY) == late + 15 * M
@@ -132,8 +132,8 @@ def test_after_downtime_one_update_not_a_burst():
 def test_status_update_says_when_the_next_one_is_due():
     """A status update notice carries its next due time, cadence from when it was decided."""
     (update, _reminder) = decide_notices(replay(log(ACK)), POLICY, T0 + 16 * M)
-    assert update.data["next_update_at"] == (T0 + 31 * M).isoformat()
-    assert update.data["severity"] == "sev1" and update.data["status"] == "investigating"
+    assert data_of(update)["next_update_at"] == (T0 + 31 * M).isoformat()
+    assert data_of(update)["severity"] == "sev1" and data_of(update)["status"] == "investigating"
 
 
 @freeze_time("2026-02-04 15:00:00", tz_offset=0)
@@ -173,10 +173,10 @@ def test_pacer_refuses_a_wait_longer_than_asked_without_reserving():
 
 
 def item(n, due, owner="U0BOB"):
-    return (2, ev.ACTION_ITEM_ADDED, {"n": n, "text": f"item {n}", "owner": owner, "due": due})
+    return (2, ev.ActionItemAdded.TYPE, {"n": n, "text": f"item {n}", "owner": owner, "due": due})
 
 
-RESOLVED = (5, ev.INCIDENT_RESOLVED, {"summary": "s"})
+RESOLVED = (5, ev.IncidentResolved.TYPE, {"summary": "s"})
 
 
 @pytest.mark.parametrize(
@@ -187,11 +187,11 @@ RESOLVED = (5, ev.INCIDENT_RESOLVED, {"summary": "s"})
         ([ACK, RESOLVED, item(1, "2026-02-06")], 60 * 34, ["action_due"]),
         ([ACK, RESOLVED, item(1, "2026-02-06")], 60 * 58, ["action_due", "action_overdue"]),
         # Done items and items without an owner or a due date ping nobody.
-        ([ACK, RESOLVED, item(1, "2026-02-06"), (3, ev.ACTION_ITEM_DONE, {"n": 1})], 60 * 58, []),
+        ([ACK, RESOLVED, item(1, "2026-02-06"), (3, ev.ActionItemDone.TYPE, {"n": 1})], 60 * 58, []),
         ([ACK, RESOLVED, item(1, "2026-02-06", owner=None)], 60 * 58, []),
         # Two weeks after resolve, open items get a follow-up in the channel.
         ([ACK, RESOLVED, item(1, "2026-03-30")], 5 + 60 * 24 * 14, ["action_follow_up"]),
-        ([ACK, RESOLVED, item(1, "2026-03-30"), (3, ev.ACTION_ITEM_DONE, {"n": 1})], 5 + 60 * 24 * 14, []),
+        ([ACK, RESOLVED, item(1, "2026-03-30"), (3, ev.ActionItemDone.TYPE, {"n": 1})], 5 + 60 * 24 * 14, []),
     ],
 )
 def test_action_item_reminders_are_due(steps, at, expected):
@@ -206,8 +206,8 @@ def test_overdue_supersedes_due_after_downtime():
     policy = Policy(schedule=Schedule(update_every={}, ack_timeout=None, postmortem_after=None))
     state = replay(log(ACK, RESOLVED, item(1, "2026-02-06")))
     notices = decide_notices(state, policy, T0 + 60 * 58 * M)
-    assert [(n.data["kind"], n.data.get("superseded", False)) for n in notices] == [
+    assert [(data_of(n)["kind"], data_of(n).get("superseded", False)) for n in notices] == [
         ("action_due", True),
         ("action_overdue", False),
     ]
-    assert notices[1].data["owner"] == "U0BOB" and notices[1].data["text"] == "item 1"
+    assert data_of(notices[1])["owner"] == "U0BOB" and data_of(notices[1])["text"] == "item 1"

@@ -9,6 +9,7 @@ import pytest
 
 from bot.core import events as ev
 from bot.core.policy import Schedule
+from tests.events import data_of
 from tests.harness import ALICE, ONCALL, start_harness, team_policy, wait_for
 from tests.test_manifest import manifest_bot_scopes
 
@@ -67,10 +68,10 @@ def test_each_notice_is_posted_once_and_recorded_with_a_unique_key(h):
     assert wait_for(lambda: len(status_updates(h, inc)) >= 3)
     h.bot.stop_heartbeat()
     h.settle()
-    notices = [e for e in h.bot.store.load(1) if e.type == ev.NOTICE_DUE]
-    keys = [n.data["key"] for n in notices]
+    notices = [e for e in h.bot.store.load(1) if e.type == ev.NoticeDue.TYPE]
+    keys = [data_of(n)["key"] for n in notices]
     assert len(keys) == len(set(keys))
-    posted = [n for n in notices if not n.data.get("superseded")]
+    posted = [n for n in notices if not data_of(n).get("superseded")]
     channel_posts = [m for m in h.slack.channel(inc).messages[1:]]
     announcement_posts = [m for m in h.slack.channel(h.announcements).messages if not m.thread_ts][1:]
     assert len(posted) == len(channel_posts) + len(announcement_posts)

@@ -21,6 +21,7 @@ from bot.store.db import make_engine
 from bot.store.event_store import EventStore
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.slack_requests import SlackRequestSender
+from tests.events import data_of
 from tests.harness import ALICE, BOB, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,8 +144,10 @@ def quiet(store, slack, channel, at_least) -> bool:
 
 
 def assert_exactly_once(store, slack, channel) -> None:
-    notices = [e for e in store.load(1) if e.type == ev.NOTICE_DUE and e.data["kind"] == "status_update"]
-    keys = [n.data["key"] for n in notices]
+    notices = [
+        e for e in store.load(1) if e.type == ev.NoticeDue.TYPE and data_of(e)["kind"] == "status_update"
+    ]
+    keys = [data_of(n)["key"] for n in notices]
     assert len(keys) == len(set(keys)), "a status update slot was decided twice"
     assert len(update_times(slack, channel)) == len(notices), "Slack and the log disagree on updates sent"
 

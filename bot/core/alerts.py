@@ -11,9 +11,9 @@ from typing import Any
 
 from bot.core import events as ev
 from bot.core.commands import MAX_TITLE_LENGTH
+from bot.core.errors import IncidentBotError
 from bot.core.events import NewEvent
 from bot.core.state import IncidentState
-from bot.errors import IncidentBotError
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -124,13 +124,13 @@ def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "title": title,
         "severity": severity,
-        "impact_started_at": group.episode,
-        "alert": {
-            "group": group.identity,
-            "fingerprints": sorted(a.fingerprint for a in group.alerts),
-            "runbook": group.annotation("runbook", "runbook_url"),
-            "dashboard": group.annotation("dashboard", "dashboard_url"),
-        },
+        "impact_started_at": min(a.starts_at for a in group.alerts),
+        "alert": ev.AlertLink(
+            group=group.identity,
+            fingerprints=tuple(sorted(a.fingerprint for a in group.alerts)),
+            runbook=group.annotation("runbook", "runbook_url"),
+            dashboard=group.annotation("dashboard", "dashboard_url"),
+        ),
     }
     description = group.annotation("description")
     if description:
@@ -158,7 +158,7 @@ def decide_alerts(state: IncidentState, group: AlertGroup, now: datetime) -> lis
             a.fingerprint
             for a in group.alerts
             if a.status == "firing"
-            and (state.alerts_resolved or a.fingerprint not in state.alert_fingerprints)
+            and (state.alert.resolved or a.fingerprint not in state.alert.fingerprints)
         )
         if not new:
             return []  # a re-send (group_interval, repeat_interval, retry): nothing new
@@ -167,13 +167,14 @@ def decide_alerts(state: IncidentState, group: AlertGroup, now: datetime) -> lis
             for a in group.alerts
             if a.fingerprint in new
         ]
-        return [NewEvent(ev.ALERTS_FIRING, ALERT_ACTOR, now, {"fingerprints": new, "summaries": summaries})]
-    if state.alerts_resolved:
+        firing = ev.AlertsFiring(fingerprints=tuple(new), summaries=tuple(summaries))
+        return [NewEvent(ALERT_ACTOR, now, firing)]
+    if state.alert.resolved:
         return []  # already noted, and no alert fired since
-    events = [NewEvent(ev.ALERTS_RESOLVED, ALERT_ACTOR, now, {"group": group.identity})]
+    events = [NewEvent(ALERT_ACTOR, now, ev.AlertsResolved(group=group.identity))]
     humans_acted = any(e.actor != ALERT_ACTOR for e in state.timeline[1:])
-    if not humans_acted and state.status != "monitoring":
+    if not humans_acted and state.facts.status != "monitoring":
         message = "All alerts of the group resolved; watching before closing."
-        data = {"status": "monitoring", "from": state.status, "message": message}
-        events.append(NewEvent(ev.STATUS_UPDATED, ALERT_ACTOR, now, data))
+        update = ev.StatusUpdated(message=message, status="monitoring", previous_status=state.facts.status)
+        events.append(NewEvent(ALERT_ACTOR, now, update))
     return events

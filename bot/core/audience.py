@@ -58,7 +58,12 @@ _SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 def members(state: IncidentState) -> frozenset[str]:
     """The people the log knows are in the incident: declarer, commander and other roles,
     responders, and everyone the bot invited or who joined through it."""
-    people = {state.declared_by, *state.roles.values(), *state.responders, *state.in_channel}
+    people = {
+        state.facts.declared_by,
+        *state.facts.roles.values(),
+        *state.facts.responders,
+        *state.slack.in_channel,
+    }
     return frozenset(p for p in people if _SLACK_USER.match(p))
 
 
@@ -76,13 +81,13 @@ def may_see(state: IncidentState, person: str, from_channel: str | None = None) 
     or someone typing inside its (private) channel, whom Slack already let in."""
     if not state.private:
         return True
-    if from_channel is not None and from_channel == state.channel_id:
+    if from_channel is not None and from_channel == state.slack.channel_id:
         return True
     return person in members(state)
 
 
 def incident_channel(state: IncidentState) -> Destination:
-    return Destination(Audience.INCIDENT_CHANNEL, state.channel_id)
+    return Destination(Audience.INCIDENT_CHANNEL, state.slack.channel_id)
 
 
 def announcement(channel: str) -> Destination:
@@ -90,7 +95,9 @@ def announcement(channel: str) -> Destination:
 
 
 def announcement_thread(state: IncidentState) -> Destination:
-    return Destination(Audience.ANNOUNCEMENT_THREAD, state.announcement_channel, state.announcement_ts)
+    return Destination(
+        Audience.ANNOUNCEMENT_THREAD, state.slack.announcement_channel, state.slack.announcement_ts
+    )
 
 
 def direct_message(user: str) -> Destination:

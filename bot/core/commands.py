@@ -5,13 +5,13 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from slugify import slugify
-
+from bot.core.errors import UserError
 from bot.core.policy import ROLES, UPDATE_STATUSES
-from bot.errors import UserError
+from bot.core.text import slug
 
 MAX_TITLE_LENGTH = 150  # Slack's header block limit; the title is the summary's header.
 MAX_TEXT_LENGTH = 3000  # Slack's section text limit; longer updates would be cut off.
@@ -164,7 +164,10 @@ def _parse_role(verb: str, incident: int | None, rest: str, severities: tuple[st
     return Command(verb=verb, incident=incident, role=role.lower(), user=match.group(1))
 
 
-def _text_command(prompt: str):
+Parser = Callable[[str, int | None, str, tuple[str, ...]], Command]
+
+
+def _text_command(prompt: str) -> Parser:
     def parse(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
         return Command(verb=verb, incident=incident, text=_required_text(verb, rest, prompt))
 
@@ -257,7 +260,7 @@ def _parse_metrics(verb: str, incident: int | None, rest: str, severities: tuple
 
 
 def _parse_service(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
-    name = slugify(rest, max_length=64)
+    name = slug(rest, max_length=64)
     if not name:
         raise UserError(
             "Which service is affected? e.g. `/incident service checkout`.", usage=usage_for(verb)
@@ -265,7 +268,7 @@ def _parse_service(verb: str, incident: int | None, rest: str, severities: tuple
     return Command(verb=verb, incident=incident, text=name)
 
 
-_PARSERS = {
+_PARSERS: dict[str, Parser] = {
     "service": _parse_service,
     "postmortem": _parse_postmortem,
     "action": _parse_action,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from bot.core import events as ev
 from bot.core.commands import Command, usage_for
+from bot.core.errors import UserError
 from bot.core.events import NewEvent
 from bot.core.policy import Policy
 from bot.core.state import IncidentState
-from bot.errors import UserError
 
 
 class TransitionRefused(UserError):
@@ -38,25 +40,22 @@ def decide_declare(
     impact: str | None = None,
     private: bool = False,
     source: str | None = None,
-    extra: dict[str, object] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> list[NewEvent]:
+    """`extra` holds more IncidentDeclared fields (alert intake: service, impact start, alert)."""
     severity = command.severity or policy.default_severity
     level = policy.severity(severity)
-    data: dict[str, object] = {
-        "title": command.text,
-        "severity": severity,
-        "commander": actor if commander is None else commander,
-        "responders": sorted(set(level.responders)),
-        "origin_channel": origin_channel,
-    }
-    if impact:
-        data["impact"] = impact
-    if private:
-        data["private"] = True
-    if source:
-        data["source"] = source
-    data.update(extra or {})
-    return [NewEvent(ev.INCIDENT_DECLARED, actor, now, data)]
+    declared = ev.IncidentDeclared(
+        title=command.text,
+        severity=severity,
+        commander=actor if commander is None else commander,
+        responders=tuple(sorted(set(level.responders))),
+        origin_channel=origin_channel,
+        impact=impact or None,
+        private=private,
+        source=source,
+    )
+    return [NewEvent(actor, now, replace(declared, **(extra or {})))]
 
 
 def decide(
@@ -65,7 +64,7 @@ def decide(
     actor: str,
     now: datetime,
     policy: Policy,
-    extra: dict[str, object] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Decide a command that changes an existing incident.
 
@@ -81,21 +80,20 @@ def decide(
     decision = handler(state, command, actor, now, policy)
     if not extra:
         return decision
-    events = [NewEvent(e.type, e.actor, e.at, {**e.data, **extra}) for e in decision.events]
+    events = [NewEvent(e.actor, e.at, replace(e.payload, **extra)) for e in decision.events]
     return Decision(events, decision.reply)
 
 
 def decide_pin(
     state: IncidentState,
-    message: dict[str, str],
+    message: ev.MessagePinned,
     actor: str,
     now: datetime,
-    source: str,
 ) -> list[NewEvent]:
     """📌 on a channel message puts it on the timeline, with its own time, author and text."""
-    if source in state.sources or message["message_ts"] in state.pins:
+    if message.source in state.sources or message.message_ts in state.pins:
         return []
-    return [NewEvent(ev.MESSAGE_PINNED, actor, now, {**message, "source": source})]
+    return [NewEvent(actor, now, message)]
 
 
 def decide_unpin(
@@ -103,7 +101,7 @@ def decide_unpin(
 ) -> list[NewEvent]:
     if source in state.sources or message_ts not in state.pins:
         return []
-    return [NewEvent(ev.MESSAGE_UNPINNED, actor, now, {"message_ts": message_ts, "source": source})]
+    return [NewEvent(actor, now, ev.MessageUnpinned(message_ts=message_ts, source=source))]
 
 
 def check_may_close(state: IncidentState, actor: str, verb: str, policy: Policy) -> None:
@@ -124,64 +122,66 @@ def _refuse_if_resolved(state: IncidentState, verb: str) -> None:
 
 
 def _ack(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
-    if state.acknowledged_by is not None:
-        at = state.acknowledged_at.strftime("%Y-%m-%d %H:%M UTC") if state.acknowledged_at else "?"
-        return Decision(reply=f"{state.key} was already acknowledged by <@{state.acknowledged_by}> at {at}.")
+    if state.facts.acknowledged_by is not None:
+        at = (
+            state.facts.acknowledged_at.strftime("%Y-%m-%d %H:%M UTC") if state.facts.acknowledged_at else "?"
+        )
+        return Decision(
+            reply=f"{state.key} was already acknowledged by <@{state.facts.acknowledged_by}> at {at}."
+        )
     _refuse_if_resolved(state, command.verb)
-    return Decision(
-        [NewEvent(ev.INCIDENT_ACKNOWLEDGED, actor, now)],
-        f"You acknowledged {state.key}.",
-    )
+    return Decision([NewEvent(actor, now, ev.IncidentAcknowledged())], f"You acknowledged {state.key}.")
 
 
 def _update(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     _refuse_if_resolved(state, command.verb)
-    data = {"message": command.text, "status": command.status or state.status, "from": state.status}
-    shown = command.status or state.status
-    return Decision(
-        [NewEvent(ev.STATUS_UPDATED, actor, now, data)], f"Update posted to {state.key} ({shown})."
-    )
+    shown = command.status or state.facts.status
+    update = ev.StatusUpdated(message=command.text, status=shown, previous_status=state.facts.status)
+    return Decision([NewEvent(actor, now, update)], f"Update posted to {state.key} ({shown}).")
 
 
 def _severity(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     _refuse_if_resolved(state, command.verb)
     to = command.severity or ""
-    if to == state.severity:
+    if to == state.facts.severity:
         raise TransitionRefused(f"{state.key} is already {to.upper()}.", usage=usage_for(command.verb))
     level = policy.severity(to)
-    data = {"from": state.severity, "to": to, "reason": command.text, "responders": sorted(level.responders)}
+    change = ev.SeverityChanged(
+        previous_severity=state.facts.severity,
+        to=to,
+        reason=command.text,
+        responders=tuple(sorted(level.responders)),
+    )
     return Decision(
-        [NewEvent(ev.SEVERITY_CHANGED, actor, now, data)],
-        f"{state.key} is now {to.upper()} (was {state.severity.upper()}).",
+        [NewEvent(actor, now, change)],
+        f"{state.key} is now {to.upper()} (was {state.facts.severity.upper()}).",
     )
 
 
 def _role(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     _refuse_if_resolved(state, command.verb)
     role, user = command.role or "", command.user or ""
-    if state.roles.get(role) == user:
+    if state.facts.roles.get(role) == user:
         raise TransitionRefused(f"<@{user}> is already {role} of {state.key}.", usage=usage_for(command.verb))
-    data = {"role": role, "user": user, "previous": state.roles.get(role)}
-    return Decision(
-        [NewEvent(ev.ROLE_ASSIGNED, actor, now, data)], f"<@{user}> is now {role} of {state.key}."
-    )
+    assigned = ev.RoleAssigned(role=role, user=user, previous=state.facts.roles.get(role))
+    return Decision([NewEvent(actor, now, assigned)], f"<@{user}> is now {role} of {state.key}.")
 
 
 def _note(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     # Notes stay open after resolve: the postmortem keeps collecting facts.
-    return Decision([NewEvent(ev.NOTE_ADDED, actor, now, {"text": command.text})], f"Noted on {state.key}.")
+    return Decision([NewEvent(actor, now, ev.NoteAdded(text=command.text))], f"Noted on {state.key}.")
 
 
 def _mitigate(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     _refuse_if_resolved(state, command.verb)
-    if state.status == "mitigated":
+    if state.facts.status == "mitigated":
         raise TransitionRefused(
             f"{state.key} is already mitigated. Post progress with `/incident update`, "
             "or resolve it when it's fixed.",
             usage=usage_for(command.verb),
         )
     return Decision(
-        [NewEvent(ev.INCIDENT_MITIGATED, actor, now, {"note": command.text})],
+        [NewEvent(actor, now, ev.IncidentMitigated(note=command.text))],
         f"{state.key} is mitigated.",
     )
 
@@ -189,10 +189,10 @@ def _mitigate(state: IncidentState, command: Command, actor: str, now: datetime,
 def _resolve(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     check_may_close(state, actor, "resolve", policy)
     if state.is_resolved:
-        at = state.resolved_at.strftime("%Y-%m-%d %H:%M UTC") if state.resolved_at else "?"
+        at = state.facts.resolved_at.strftime("%Y-%m-%d %H:%M UTC") if state.facts.resolved_at else "?"
         raise TransitionRefused(f"{state.key} was already resolved at {at}.", usage=usage_for("reopen"))
     return Decision(
-        [NewEvent(ev.INCIDENT_RESOLVED, actor, now, {"summary": command.text})],
+        [NewEvent(actor, now, ev.IncidentResolved(summary=command.text))],
         f"{state.key} is resolved.",
     )
 
@@ -200,55 +200,55 @@ def _resolve(state: IncidentState, command: Command, actor: str, now: datetime, 
 def _reopen(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     check_may_close(state, actor, "reopen", policy)
     if not state.is_resolved:
-        raise TransitionRefused(f"{state.key} is still open ({state.status}).", usage=usage_for(command.verb))
+        raise TransitionRefused(
+            f"{state.key} is still open ({state.facts.status}).", usage=usage_for(command.verb)
+        )
     return Decision(
-        [NewEvent(ev.INCIDENT_REOPENED, actor, now, {"reason": command.text})],
+        [NewEvent(actor, now, ev.IncidentReopened(reason=command.text))],
         f"{state.key} is reopened.",
     )
 
 
 def _service(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
-    if state.service == command.text:
+    if state.facts.service == command.text:
         raise TransitionRefused(f"{state.key} is already on {command.text}.", usage=usage_for(command.verb))
-    data = {"service": command.text, "previous": state.service}
-    return Decision([NewEvent(ev.SERVICE_SET, actor, now, data)], f"{state.key} affects {command.text}.")
+    service_set = ev.ServiceSet(service=command.text, previous=state.facts.service)
+    return Decision([NewEvent(actor, now, service_set)], f"{state.key} affects {command.text}.")
 
 
 def _postmortem(
     state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy
 ) -> Decision:
     if command.section:
-        data = {"section": command.section, "text": command.text}
+        written = ev.PostmortemSectionWritten(section=command.section, text=command.text)
         return Decision(
-            [NewEvent(ev.POSTMORTEM_SECTION_WRITTEN, actor, now, data)],
+            [NewEvent(actor, now, written)],
             f"Saved the {command.section} section of the {state.key} postmortem.",
         )
-    version = len(state.postmortem_requests) + 1
+    version = len(state.postmortem.requests) + 1
     reply = f"Publishing the {state.key} postmortem (version {version}) in the incident channel."
     if version > 1:
         reply += f" It supersedes version {version - 1}; the earlier file stays in the channel."
-    return Decision([NewEvent(ev.POSTMORTEM_REQUESTED, actor, now, {"version": version})], reply)
+    return Decision([NewEvent(actor, now, ev.PostmortemRequested(version=version))], reply)
 
 
 def _action(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     if command.sub == "add":
-        n = max(state.action_items, default=0) + 1
-        data = {"n": n, "text": command.text, "owner": command.user, "due": command.due}
+        n = max(state.postmortem.action_items, default=0) + 1
+        added = ev.ActionItemAdded(n=n, text=command.text, owner=command.user, due=command.due)
         owner = f" for <@{command.user}>" if command.user else ""
         due = f", due {command.due}" if command.due else ""
-        return Decision(
-            [NewEvent(ev.ACTION_ITEM_ADDED, actor, now, data)], f"Action item {n} added{owner}{due}."
-        )
+        return Decision([NewEvent(actor, now, added)], f"Action item {n} added{owner}{due}.")
     if command.sub == "done":
-        item = state.action_items.get(command.item or 0)
+        item = state.postmortem.action_items.get(command.item or 0)
         if item is None:
             raise TransitionRefused(
                 f"{state.key} has no action item {command.item}.", usage=usage_for("action")
             )
-        if item["done_at"] is not None:
+        if item.done_at is not None:
             raise TransitionRefused(f"Action item {command.item} is already done.", usage=usage_for("action"))
         return Decision(
-            [NewEvent(ev.ACTION_ITEM_DONE, actor, now, {"n": command.item})],
+            [NewEvent(actor, now, ev.ActionItemDone(n=item.n))],
             f"Action item {command.item} is done.",
         )
     raise ValueError(f"action {command.sub!r} changes nothing")
@@ -267,3 +267,10 @@ _HANDLERS = {
     "resolve": _resolve,
     "reopen": _reopen,
 }
+
+
+def decide_join(state: IncidentState, actor: str, now: datetime) -> Decision:
+    """Join channel on the announcement: the bot owes the person an invite (once)."""
+    if actor in state.slack.in_channel or actor in state.facts.joined:
+        return Decision(reply="already in")
+    return Decision([NewEvent(actor, now, ev.ResponderJoined(user=actor))])

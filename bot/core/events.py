@@ -1,116 +1,360 @@
-"""Event types of the append-only log.
+"""Event types of the append-only log: one frozen dataclass per type, fields named.
 
 Lifecycle events record what people did; Slack events record which side effects already
-happened, so that replaying the log tells what is still owed and nothing is done twice.
+happened, so that replaying the log tells what is still owed and nothing is done twice. The type
+string stored with each event is the class name; `to_json`/`from_json` are used only at the
+store's edge, and read every log written since the first release.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-# What people did.
-INCIDENT_DECLARED = "IncidentDeclared"
-INCIDENT_ACKNOWLEDGED = "IncidentAcknowledged"
-STATUS_UPDATED = "StatusUpdated"
-SEVERITY_CHANGED = "SeverityChanged"
-ROLE_ASSIGNED = "RoleAssigned"
-NOTE_ADDED = "NoteAdded"
-INCIDENT_MITIGATED = "IncidentMitigated"
-INCIDENT_RESOLVED = "IncidentResolved"
-INCIDENT_REOPENED = "IncidentReopened"
-SERVICE_SET = "ServiceSet"
-ALERTS_FIRING = "AlertsFiring"
-ALERTS_RESOLVED = "AlertsResolved"
 
-LIFECYCLE_TYPES = frozenset(
+@dataclass(frozen=True, kw_only=True)
+class Payload:
+    """What happened. `source` is the Slack delivery (a submitted view, an event) that caused it,
+    so the same delivery is never applied twice."""
+
+    source: str | None = None
+
+    TYPE: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TYPE = cls.__name__
+
+
+def _json_name(name: str) -> dict[str, str]:
+    return {"json": name}
+
+
+# What people did ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertLink:
+    """The Alertmanager group an incident was declared from, and the links its alerts carry."""
+
+    group: str
+    fingerprints: tuple[str, ...] = ()
+    runbook: str | None = None
+    dashboard: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentDeclared(Payload):
+    title: str
+    severity: str
+    commander: str | None = None  # None in logs from before roles: the declarer commands
+    responders: tuple[str, ...] = ()
+    origin_channel: str | None = None
+    impact: str | None = None
+    private: bool = False
+    service: str | None = None
+    impact_started_at: datetime | None = None
+    alert: AlertLink | None = None
+
+
+@dataclass(frozen=True)
+class IncidentAcknowledged(Payload):
+    pass
+
+
+@dataclass(frozen=True)
+class StatusUpdated(Payload):
+    message: str
+    status: str
+    previous_status: str = field(default="", metadata=_json_name("from"))
+    impact: str | None = None
+
+
+@dataclass(frozen=True)
+class SeverityChanged(Payload):
+    previous_severity: str = field(metadata=_json_name("from"))
+    to: str
+    reason: str = ""
+    responders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoleAssigned(Payload):
+    role: str
+    user: str
+    previous: str | None = None
+
+
+@dataclass(frozen=True)
+class NoteAdded(Payload):
+    text: str
+
+
+@dataclass(frozen=True)
+class IncidentMitigated(Payload):
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class IncidentResolved(Payload):
+    summary: str = ""
+    root_cause: str | None = None
+    impact_ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IncidentReopened(Payload):
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceSet(Payload):
+    service: str
+    previous: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertsFiring(Payload):
+    fingerprints: tuple[str, ...]
+    summaries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertsResolved(Payload):
+    group: str
+
+
+@dataclass(frozen=True)
+class ResponderJoined(Payload):
+    """Someone pressed Join on the announcement: the bot owes them an invite."""
+
+    user: str
+
+
+# The postmortem ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostmortemSectionWritten(Payload):
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ActionItemAdded(Payload):
+    n: int
+    text: str
+    owner: str | None = None
+    due: str | None = None  # YYYY-MM-DD
+
+
+@dataclass(frozen=True)
+class ActionItemDone(Payload):
+    n: int
+
+
+@dataclass(frozen=True)
+class PostmortemRequested(Payload):
+    version: int
+
+
+# The timeline from the channel (📌) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessagePinned(Payload):
+    message_ts: str
+    author: str
+    text: str
+    message_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageUnpinned(Payload):
+    message_ts: str
+
+
+# What the heartbeat decided to say unprompted; `key` names the slot it fills ----------------
+
+
+@dataclass(frozen=True)
+class FollowUpItem:
+    n: int
+    text: str
+    owner: str | None = None
+    due: str | None = None
+
+
+@dataclass(frozen=True)
+class NoticeDue(Payload):
+    kind: str
+    key: str
+    due_at: datetime
+    superseded: bool = False
+    status: str = ""
+    severity: str = ""
+    last_update_at: datetime | None = None
+    last_update_text: str | None = None
+    next_update_at: datetime | None = None  # status_update
+    mention: tuple[str, ...] = ()  # unacked_reannounce
+    n: int | None = None  # action_due, action_overdue
+    text: str | None = None
+    owner: str | None = None
+    due: str | None = None
+    items: tuple[FollowUpItem, ...] = ()  # action_follow_up
+
+
+# What the bot already did in Slack ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlackChannelCreated(Payload):
+    channel_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SlackMemberInvited(Payload):
+    user: str
+    result: str = "invited"  # or Slack's final answer: already_in_channel, user_not_found, ...
+
+
+@dataclass(frozen=True)
+class SlackTopicSet(Payload):
+    for_seq: int
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class SlackSummaryPosted(Payload):
+    channel_id: str
+    ts: str
+    for_seq: int
+
+
+@dataclass(frozen=True)
+class SlackSummaryPinned(Payload):
+    ts: str
+
+
+@dataclass(frozen=True)
+class SlackSummaryUpdated(Payload):
+    for_seq: int
+
+
+@dataclass(frozen=True)
+class SlackAnnouncementPosted(Payload):
+    channel_id: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class SlackChannelMessagePosted(Payload):
+    for_seq: int
+    ts: str
+
+
+@dataclass(frozen=True)
+class SlackThreadReplyPosted(Payload):
+    for_seq: int
+    ts: str
+
+
+@dataclass(frozen=True)
+class SlackPostmortemPublished(Payload):
+    for_seq: int
+    version: int
+    file_id: str
+    sha256: str
+
+
+# Families of types ------------------------------------------------------------------------------
+
+EventType = type[Payload]
+
+LIFECYCLE_TYPES: frozenset[EventType] = frozenset(
     {
-        INCIDENT_DECLARED,
-        INCIDENT_ACKNOWLEDGED,
-        STATUS_UPDATED,
-        SEVERITY_CHANGED,
-        ROLE_ASSIGNED,
-        NOTE_ADDED,
-        INCIDENT_MITIGATED,
-        INCIDENT_RESOLVED,
-        INCIDENT_REOPENED,
-        SERVICE_SET,
-        ALERTS_FIRING,
-        ALERTS_RESOLVED,
+        IncidentDeclared,
+        IncidentAcknowledged,
+        StatusUpdated,
+        SeverityChanged,
+        RoleAssigned,
+        NoteAdded,
+        IncidentMitigated,
+        IncidentResolved,
+        IncidentReopened,
+        ServiceSet,
+        AlertsFiring,
+        AlertsResolved,
     }
 )
-
-# The postmortem: sections people write, action items, and requests to publish the document.
-POSTMORTEM_SECTION_WRITTEN = "PostmortemSectionWritten"
-ACTION_ITEM_ADDED = "ActionItemAdded"
-ACTION_ITEM_DONE = "ActionItemDone"
-POSTMORTEM_REQUESTED = "PostmortemRequested"
-POSTMORTEM_TYPES = frozenset(
-    {POSTMORTEM_SECTION_WRITTEN, ACTION_ITEM_ADDED, ACTION_ITEM_DONE, POSTMORTEM_REQUESTED}
+POSTMORTEM_TYPES: frozenset[EventType] = frozenset(
+    {PostmortemSectionWritten, ActionItemAdded, ActionItemDone, PostmortemRequested}
 )
-
-# Messages of the incident channel put on (or taken off) the timeline with a 📌 reaction.
-MESSAGE_PINNED = "MessagePinned"
-MESSAGE_UNPINNED = "MessageUnpinned"
-TIMELINE_TYPES = LIFECYCLE_TYPES | {MESSAGE_PINNED, MESSAGE_UNPINNED}
-
-# What the heartbeat decided to say unprompted (a status update, a reminder); `key` names the slot.
-NOTICE_DUE = "NoticeDue"
-
-# What the bot already did in Slack for the incident.
-CHANNEL_CREATED = "SlackChannelCreated"
-MEMBER_INVITED = "SlackMemberInvited"
-TOPIC_SET = "SlackTopicSet"
-SUMMARY_POSTED = "SlackSummaryPosted"
-SUMMARY_PINNED = "SlackSummaryPinned"
-SUMMARY_UPDATED = "SlackSummaryUpdated"
-ANNOUNCEMENT_POSTED = "SlackAnnouncementPosted"
-CHANNEL_MESSAGE_POSTED = "SlackChannelMessagePosted"
-THREAD_REPLY_POSTED = "SlackThreadReplyPosted"
-POSTMORTEM_PUBLISHED = "SlackPostmortemPublished"
-
-SLACK_TYPES = frozenset(
+TIMELINE_TYPES: frozenset[EventType] = LIFECYCLE_TYPES | {MessagePinned, MessageUnpinned}
+SLACK_TYPES: frozenset[EventType] = frozenset(
     {
-        CHANNEL_CREATED,
-        MEMBER_INVITED,
-        TOPIC_SET,
-        SUMMARY_POSTED,
-        SUMMARY_PINNED,
-        SUMMARY_UPDATED,
-        ANNOUNCEMENT_POSTED,
-        CHANNEL_MESSAGE_POSTED,
-        THREAD_REPLY_POSTED,
-        POSTMORTEM_PUBLISHED,
+        SlackChannelCreated,
+        SlackMemberInvited,
+        SlackTopicSet,
+        SlackSummaryPosted,
+        SlackSummaryPinned,
+        SlackSummaryUpdated,
+        SlackAnnouncementPosted,
+        SlackChannelMessagePosted,
+        SlackThreadReplyPosted,
+        SlackPostmortemPublished,
     }
 )
-
-ALL_TYPES = TIMELINE_TYPES | SLACK_TYPES | POSTMORTEM_TYPES | {NOTICE_DUE}
+ALL_TYPES: frozenset[EventType] = (
+    TIMELINE_TYPES | SLACK_TYPES | POSTMORTEM_TYPES | {NoticeDue, ResponderJoined}
+)
 # All that the metrics read: what people did, action items, and which postmortems were published.
-METRICS_TYPES = LIFECYCLE_TYPES | {ACTION_ITEM_ADDED, ACTION_ITEM_DONE, POSTMORTEM_PUBLISHED}
-# All that says who is in an incident and whether it is private: its declaration, roles,
-# responders added by a severity change, its channel and the people invited to it.
-MEMBERSHIP_TYPES = frozenset(
-    {INCIDENT_DECLARED, ROLE_ASSIGNED, SEVERITY_CHANGED, CHANNEL_CREATED, MEMBER_INVITED}
-)
+METRICS_TYPES = LIFECYCLE_TYPES | {ActionItemAdded, ActionItemDone, SlackPostmortemPublished}
 # All that due-work rules read: what people did and what the bot already decided to say.
-SCHEDULE_TYPES = LIFECYCLE_TYPES | {NOTICE_DUE, ACTION_ITEM_ADDED, ACTION_ITEM_DONE}
+SCHEDULE_TYPES = LIFECYCLE_TYPES | {NoticeDue, ActionItemAdded, ActionItemDone}
+# All that says who is in an incident and whether it is private: its declaration, roles,
+# responders added by a severity change, its channel, who joined and who was invited.
+MEMBERSHIP_TYPES: frozenset[EventType] = frozenset(
+    {
+        IncidentDeclared,
+        RoleAssigned,
+        SeverityChanged,
+        SlackChannelCreated,
+        ResponderJoined,
+        SlackMemberInvited,
+    }
+)
+
+BY_NAME: Mapping[str, EventType] = {cls.TYPE: cls for cls in ALL_TYPES}
+
+
+# The envelope ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class NewEvent:
     """An event decided but not yet stored: the store gives it its sequence number."""
 
-    type: str
     actor: str
     at: datetime
-    data: dict[str, Any] = field(default_factory=dict)
+    payload: Payload
 
     def __post_init__(self) -> None:
-        if self.type not in ALL_TYPES:
-            raise ValueError(f"unknown event type {self.type!r}")
+        if type(self.payload) not in ALL_TYPES:
+            raise ValueError(f"unknown event type {type(self.payload).__name__!r}")
         if self.at.tzinfo is None:
             raise ValueError("event times must be timezone-aware")
+
+    @property
+    def type(self) -> str:
+        return self.payload.TYPE
 
 
 @dataclass(frozen=True)
@@ -119,7 +363,89 @@ class Event:
 
     incident: int
     seq: int
-    type: str
     actor: str
     at: datetime
-    data: dict[str, Any] = field(default_factory=dict)
+    payload: Payload
+
+    @property
+    def type(self) -> str:
+        return self.payload.TYPE
+
+    @classmethod
+    def stored(cls, new: NewEvent, incident: int, seq: int) -> Event:
+        return cls(incident, seq, new.actor, new.at, new.payload)
+
+
+# JSON at the store's edge ---------------------------------------------------------------------
+
+
+class UnknownEvent(ValueError):
+    """A stored event whose type or fields this release does not know."""
+
+
+def to_json(payload: Payload) -> dict[str, Any]:
+    """The payload as JSON-ready data; fields that are None are left out."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(payload):
+        value = getattr(payload, f.name)
+        if value is None:
+            continue
+        out[f.metadata.get("json", f.name)] = _dump(value)
+    return out
+
+
+def fields_of(payload: Payload) -> dict[str, Any]:
+    """The payload's fields by their stored names, with Python values (templates read these)."""
+    return {f.metadata.get("json", f.name): getattr(payload, f.name) for f in dataclasses.fields(payload)}
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_dump(v) for v in value]
+    return value
+
+
+def from_json(type_name: str, data: Mapping[str, Any]) -> Payload:
+    """The payload stored as `type_name` with `data`; raises UnknownEvent for what it cannot read."""
+    cls = BY_NAME.get(type_name)
+    if cls is None:
+        raise UnknownEvent(f"unknown event type {type_name!r}")
+    payload: Payload = _build(cls, data)
+    return payload
+
+
+def _build(cls: type, data: Mapping[str, Any]) -> Any:
+    hints = _hints(cls)
+    by_json = {f.metadata.get("json", f.name): f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(by_json)
+    if unknown:
+        raise UnknownEvent(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
+    kwargs = {by_json[key]: _load(hints[by_json[key]], value) for key, value in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise UnknownEvent(f"{cls.__name__}: {exc}") from exc
+
+
+def _load(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return _load(args[0], value) if len(args) == 1 else value
+    if hint is datetime:
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+    if typing.get_origin(hint) is tuple:
+        return tuple(_load(args[0], v) for v in value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _build(hint, value)
+    return value
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)

@@ -22,10 +22,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-
-from slugify import slugify
+from typing import Any
 
 from bot.core.state import IncidentState
+from bot.core.text import slug
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ class Metrics:
     action_items_done: int = 0
     action_items_open: int = 0
     action_items_overdue: int = 0
-    error_budgets: list[dict] = field(default_factory=list)
+    error_budgets: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["since"], out["now"] = self.since.isoformat(), self.now.isoformat()
         return out
@@ -70,22 +70,21 @@ def _figure(spans: list[timedelta]) -> Figure:
 
 
 def impact_window(state: IncidentState, now: datetime) -> tuple[datetime, datetime]:
-    start = state.impact_started_at or state.declared_at
-    ended = datetime.fromisoformat(state.impact_ended_at) if state.impact_ended_at else None
-    end = ended or state.mitigated_at or state.resolved_at or now
+    start = state.facts.impact_started_at or state.facts.declared_at
+    end = state.facts.impact_ended_at or state.facts.mitigated_at or state.facts.resolved_at or now
     return start, max(start, end)
 
 
 def error_budgets(
     states: list[IncidentState], targets: dict[str, float], since: datetime, now: datetime
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     window_minutes = (now - since).total_seconds() / 60
     out = []
     for service, target in sorted(targets.items()):
         budget = (100.0 - target) / 100.0 * window_minutes
         used = 0.0
         for s in states:
-            if s.service == service:
+            if s.facts.service == service:
                 start, end = impact_window(s, now)
                 overlap = (min(end, now) - max(start, since)).total_seconds() / 60
                 used += max(overlap, 0.0)
@@ -106,19 +105,20 @@ def compute_metrics(
     states: list[IncidentState], since: datetime, now: datetime, targets: dict[str, float] | None = None
 ) -> Metrics:
     window = sorted(
-        (s for s in states if since <= s.declared_at < now), key=lambda s: (s.declared_at, s.number)
+        (s for s in states if since <= s.facts.declared_at < now),
+        key=lambda s: (s.facts.declared_at, s.number),
     )
     by_severity: dict[str, int] = {}
     for s in window:
-        by_severity[s.severity] = by_severity.get(s.severity, 0) + 1
-    detect = [s.declared_at - s.impact_started_at for s in window if s.impact_started_at]
-    ack = [s.acknowledged_at - s.declared_at for s in window if s.acknowledged_at]
-    mitigate = [s.mitigated_at - s.declared_at for s in window if s.mitigated_at]
-    resolve = [s.resolved_at - s.declared_at for s in window if s.resolved_at]
+        by_severity[s.facts.severity] = by_severity.get(s.facts.severity, 0) + 1
+    detect = [s.facts.declared_at - s.facts.impact_started_at for s in window if s.facts.impact_started_at]
+    ack = [s.facts.acknowledged_at - s.facts.declared_at for s in window if s.facts.acknowledged_at]
+    mitigate = [s.facts.mitigated_at - s.facts.declared_at for s in window if s.facts.mitigated_at]
+    resolve = [s.facts.resolved_at - s.facts.declared_at for s in window if s.facts.resolved_at]
     seen: dict[str, bool] = {}  # slugged title -> whether a private incident had it
     repeats, private_repeats = [], 0
     for s in window:
-        key = slugify(s.title)
+        key = slug(s.facts.title)
         if key in seen:
             if s.private or seen[key]:
                 private_repeats += 1
@@ -127,9 +127,9 @@ def compute_metrics(
         seen[key] = seen.get(key, False) or s.private
     resolved = [s for s in window if s.is_resolved]
     today = now.date().isoformat()
-    items = [item for s in window for item in s.action_items.values()]
-    done = sum(1 for i in items if i["done_at"] is not None)
-    overdue = sum(1 for i in items if i["done_at"] is None and i.get("due") and i["due"] < today)
+    items = [item for s in window for item in s.postmortem.action_items.values()]
+    done = sum(1 for i in items if i.done_at is not None)
+    overdue = sum(1 for i in items if i.done_at is None and i.due and i.due < today)
     return Metrics(
         since=since,
         now=now,
@@ -142,7 +142,7 @@ def compute_metrics(
         repeat_incidents=repeats,
         private_repeats=private_repeats,
         resolved=len(resolved),
-        postmortems_completed=sum(1 for s in resolved if s.postmortems_published),
+        postmortems_completed=sum(1 for s in resolved if s.postmortem.published),
         action_items_done=done,
         action_items_open=len(items) - done,
         action_items_overdue=overdue,

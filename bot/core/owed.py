@@ -19,7 +19,7 @@ from bot.core.schedule import DIRECT_KINDS, STATUS_UPDATE, UNACKED
 from bot.core.state import IncidentState
 
 # Events that appear as messages in the incident channel and under the announcement.
-POSTED_TYPES = ev.LIFECYCLE_TYPES - {ev.INCIDENT_DECLARED}
+POSTED_TYPES = ev.LIFECYCLE_TYPES - {ev.IncidentDeclared}
 
 
 class StepKind(StrEnum):
@@ -58,48 +58,50 @@ def owed_slack_work(state: IncidentState, policy: Policy) -> list[Owed]:
 
 def _wanted_steps(state: IncidentState, policy: Policy) -> list[Owed]:
     here = audience.incident_channel(state)
-    if state.channel_id is None:
+    if state.slack.channel_id is None:
         return [Owed(StepKind.CREATE_CHANNEL, here)]
-    owed = [Owed(StepKind.INVITE, here, user=u) for u in sorted(state.wanted_members() - state.invited)]
-    if state.summary_ts is None:
+    owed = [Owed(StepKind.INVITE, here, user=u) for u in sorted(state.wanted_members() - state.slack.invited)]
+    if state.slack.summary_ts is None:
         owed.append(Owed(StepKind.POST_SUMMARY, here, seq=state.last_lifecycle_seq))
     else:
-        if not state.summary_pinned:
+        if not state.slack.summary_pinned:
             owed.append(Owed(StepKind.PIN_SUMMARY, here))
-        if state.summary_rendered_for < state.last_lifecycle_seq:
+        if state.slack.summary_rendered_for < state.last_lifecycle_seq:
             owed.append(Owed(StepKind.UPDATE_SUMMARY, here, seq=state.last_lifecycle_seq))
-    if state.topic_set_for < state.topic_seq:
+    if state.slack.topic_set_for < state.topic_seq:
         owed.append(Owed(StepKind.SET_TOPIC, here, seq=state.topic_seq))
-    if state.announcement_ts is None:
+    if state.slack.announcement_ts is None:
         owed.append(Owed(StepKind.ANNOUNCE, audience.announcement(policy.announcement_channel)))
-    thread = audience.announcement_thread(state) if state.announcement_ts is not None else None
+    thread = audience.announcement_thread(state) if state.slack.announcement_ts is not None else None
     for event in state.timeline:
-        if event.type not in POSTED_TYPES:
+        if type(event.payload) not in POSTED_TYPES:
             continue
-        if event.seq not in state.posted_in_channel:
+        if event.seq not in state.slack.posted_in_channel:
             owed.append(Owed(StepKind.POST_IN_CHANNEL, here, seq=event.seq))
-        if thread is not None and event.seq not in state.posted_in_thread:
+        if thread is not None and event.seq not in state.slack.posted_in_thread:
             owed.append(Owed(StepKind.POST_IN_THREAD, thread, seq=event.seq))
-    for request in state.postmortem_requests:
-        if request.seq not in state.postmortems_published:
+    for request in state.postmortem.requests:
+        if request.seq not in state.postmortem.published:
             owed.append(Owed(StepKind.PUBLISH_POSTMORTEM, here, seq=request.seq))
-    for notice in state.notices:
-        if notice.data.get("superseded"):
+    for notice in state.cadence.notices:
+        due = notice.payload
+        assert isinstance(due, ev.NoticeDue)
+        if due.superseded:
             continue
-        if notice.seq not in state.posted_in_channel:
-            wanted = notice_destination(state, notice.data, policy)
+        if notice.seq not in state.slack.posted_in_channel:
+            wanted = notice_destination(state, due, policy)
             owed.append(Owed(StepKind.POST_NOTICE, audience.or_incident_channel(state, wanted), notice.seq))
-        threaded = notice.data["kind"] == STATUS_UPDATE
-        if threaded and thread is not None and notice.seq not in state.posted_in_thread:
+        threaded = due.kind == STATUS_UPDATE
+        if threaded and thread is not None and notice.seq not in state.slack.posted_in_thread:
             owed.append(Owed(StepKind.POST_IN_THREAD, thread, seq=notice.seq))
     return owed
 
 
-def notice_destination(state: IncidentState, notice: dict, policy: Policy) -> Destination:
+def notice_destination(state: IncidentState, notice: ev.NoticeDue, policy: Policy) -> Destination:
     """Where a scheduled notice is meant to go: the re-announcement of an unacknowledged incident
     to the announcement channel, an action item's reminder to its owner, the rest to the channel."""
-    if notice["kind"] == UNACKED:
+    if notice.kind == UNACKED:
         return audience.announcement(policy.announcement_channel)
-    if notice["kind"] in DIRECT_KINDS and notice.get("owner"):
-        return audience.direct_message(notice["owner"])
+    if notice.kind in DIRECT_KINDS and notice.owner:
+        return audience.direct_message(notice.owner)
     return audience.incident_channel(state)

@@ -38,66 +38,71 @@ class Figures:
 
 
 def timeline_rows(state: IncidentState) -> list[TimelineRow]:
-    rows = [TimelineRow(e.at, e.actor, describe(e)) for e in state.timeline if e.type in ev.LIFECYCLE_TYPES]
+    rows = [
+        TimelineRow(e.at, e.actor, describe(e))
+        for e in state.timeline
+        if type(e.payload) in ev.LIFECYCLE_TYPES
+    ]
     for pin in state.pins.values():
-        at = datetime.fromisoformat(pin.data["message_at"])
-        rows.append(TimelineRow(at, pin.data["author"], f"📌 {pin.data['text']}"))
+        assert isinstance(pin.payload, ev.MessagePinned)
+        rows.append(TimelineRow(pin.payload.message_at, pin.payload.author, f"📌 {pin.payload.text}"))
     return sorted(rows, key=lambda r: r.at)
 
 
-def describe(event: Event) -> str:
-    d = event.data
-    t = event.type
-    if t == ev.INCIDENT_DECLARED:
-        return f"Declared {d['severity'].upper()}: {d['title']}"
-    if t == ev.INCIDENT_ACKNOWLEDGED:
-        return "Acknowledged"
-    if t == ev.STATUS_UPDATED:
-        return f"Update ({d.get('status')}): {d.get('message', '')}"
-    if t == ev.SEVERITY_CHANGED:
-        reason = f": {d['reason']}" if d.get("reason") else ""
-        return f"Severity {d['from'].upper()} → {d['to'].upper()}{reason}"
-    if t == ev.ROLE_ASSIGNED:
-        return f"<@{d['user']}> is {d['role']}"
-    if t == ev.ALERTS_FIRING:
-        return f"More alerts fired: {'; '.join(d.get('summaries', []))}"
-    if t == ev.ALERTS_RESOLVED:
-        return "Alertmanager: all alerts of the group resolved"
-    if t == ev.SERVICE_SET:
-        return f"Service: {d['service']}"
-    if t == ev.NOTE_ADDED:
-        return f"Note: {d['text']}"
-    if t == ev.INCIDENT_MITIGATED:
-        return f"Mitigated: {d.get('note', '')}"
-    if t == ev.INCIDENT_RESOLVED:
-        return f"Resolved: {d.get('summary', '')}"
-    if t == ev.INCIDENT_REOPENED:
-        return f"Reopened: {d.get('reason', '')}"
-    return t
+def describe(event: Event) -> str:  # noqa: C901 - one case per event type
+    match event.payload:
+        case ev.IncidentDeclared(severity=severity, title=title):
+            return f"Declared {severity.upper()}: {title}"
+        case ev.IncidentAcknowledged():
+            return "Acknowledged"
+        case ev.StatusUpdated(status=status, message=message):
+            return f"Update ({status}): {message}"
+        case ev.SeverityChanged(previous_severity=before, to=to, reason=reason):
+            because = f": {reason}" if reason else ""
+            return f"Severity {before.upper()} → {to.upper()}{because}"
+        case ev.RoleAssigned(user=user, role=role):
+            return f"<@{user}> is {role}"
+        case ev.AlertsFiring(summaries=summaries):
+            return f"More alerts fired: {'; '.join(summaries)}"
+        case ev.AlertsResolved():
+            return "Alertmanager: all alerts of the group resolved"
+        case ev.ServiceSet(service=service):
+            return f"Service: {service}"
+        case ev.NoteAdded(text=text):
+            return f"Note: {text}"
+        case ev.IncidentMitigated(note=note):
+            return f"Mitigated: {note}"
+        case ev.IncidentResolved(summary=summary):
+            return f"Resolved: {summary}"
+        case ev.IncidentReopened(reason=reason):
+            return f"Reopened: {reason}"
+    return event.type
 
 
 def action_rows(state: IncidentState, today: str | None) -> list[ActionRow]:
     rows = []
-    for n, item in sorted(state.action_items.items()):
-        if item["done_at"] is not None:
+    for n, item in sorted(state.postmortem.action_items.items()):
+        if item.done_at is not None:
             status = "done"
-        elif today is not None and item.get("due") and item["due"] < today:
+        elif today is not None and item.due and item.due < today:
             status = "overdue"
         else:
             status = "open"
-        rows.append(ActionRow(n, item["text"], item.get("owner"), item.get("due"), status))
+        rows.append(ActionRow(n, item.text, item.owner, item.due, status))
     return rows
 
 
 def figures(state: IncidentState) -> Figures:
-    start = state.declared_at
+    start = state.facts.declared_at
 
     def since(at: datetime | None) -> timedelta | None:
         return at - start if at is not None else None
 
-    return Figures(since(state.acknowledged_at), since(state.mitigated_at), since(state.resolved_at))
+    return Figures(
+        since(state.facts.acknowledged_at), since(state.facts.mitigated_at), since(state.facts.resolved_at)
+    )
 
 
 def sections(state: IncidentState) -> dict[str, str | None]:
     """Every section in the order teams use, None where nobody has written it yet."""
-    return {name: state.sections.get(name) for name in SECTIONS}
+    return {name: state.postmortem.sections.get(name) for name in SECTIONS}

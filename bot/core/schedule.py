@@ -6,10 +6,10 @@ the slot it fills, so a notice already recorded is never due again, whoever asks
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.core.events import NOTICE_DUE, NewEvent
+from bot.core.events import FollowUpItem, NewEvent, NoticeDue
 from bot.core.policy import Policy
 from bot.core.state import IncidentState
 
@@ -46,9 +46,9 @@ def cadence_for(state: IncidentState, policy: Policy) -> timedelta | None:
     """How often an update is owed right now: by severity, or the mitigated cadence; none once resolved."""
     if state.is_resolved:
         return None
-    if state.status == "mitigated" and policy.schedule.mitigated_every is not None:
+    if state.facts.status == "mitigated" and policy.schedule.mitigated_every is not None:
         return policy.schedule.mitigated_every
-    return policy.schedule.update_every.get(state.severity)
+    return policy.schedule.update_every.get(state.facts.severity)
 
 
 def next_status_update_at(state: IncidentState, policy: Policy) -> datetime | None:
@@ -57,18 +57,20 @@ def next_status_update_at(state: IncidentState, policy: Policy) -> datetime | No
     cadence = cadence_for(state, policy)
     if cadence is None:
         return None
-    return state.cadence_anchor_at + cadence
+    return state.cadence.anchor_at + cadence
 
 
 def due_work(state: IncidentState, policy: Policy, now: datetime) -> list[Due]:
     """Every notice due at `now` that the log does not already hold."""
-    due = [d for d in _candidates(state, policy) if d.due_at <= now and d.key not in state.notice_keys]
+    due = [
+        d for d in _candidates(state, policy) if d.due_at <= now and d.key not in state.cadence.notice_keys
+    ]
     return sorted(due, key=lambda d: (d.due_at, d.kind))
 
 
 def next_due_at(state: IncidentState, policy: Policy) -> datetime | None:
     """The earliest time anything could become due, for the heartbeat's index; None if nothing will."""
-    times = [d.due_at for d in _candidates(state, policy) if d.key not in state.notice_keys]
+    times = [d.due_at for d in _candidates(state, policy) if d.key not in state.cadence.notice_keys]
     return min(times) if times else None
 
 
@@ -76,31 +78,31 @@ def _candidates(state: IncidentState, policy: Policy) -> list[Due]:
     out: list[Due] = []
     cadence = cadence_for(state, policy)
     if cadence is not None:
-        at = state.cadence_anchor_at + cadence
+        at = state.cadence.anchor_at + cadence
         out.append(Due(STATUS_UPDATE, f"{STATUS_UPDATE}@{at.isoformat()}", at))
-        since = state.last_human_update_at
+        since = state.cadence.last_human_update_at
         remind_at = since + cadence
         out.append(Due(UPDATE_REMINDER, f"{UPDATE_REMINDER}@{since.isoformat()}", remind_at))
         escalate_at = remind_at + cadence
         out.append(Due(UPDATE_ESCALATION, f"{UPDATE_ESCALATION}@{since.isoformat()}", escalate_at))
     schedule = policy.schedule
-    if not state.is_resolved and state.acknowledged_at is None and schedule.ack_timeout is not None:
-        at = state.declared_at + schedule.ack_timeout
-        out.append(Due(UNACKED, f"{UNACKED}@{state.declared_at.isoformat()}", at))
-    if state.is_resolved and state.resolved_at is not None and schedule.postmortem_after is not None:
-        at = state.resolved_at + schedule.postmortem_after
-        out.append(Due(POSTMORTEM_REMINDER, f"{POSTMORTEM_REMINDER}@{state.resolved_at.isoformat()}", at))
-    open_items = {n: item for n, item in state.action_items.items() if item["done_at"] is None}
+    if not state.is_resolved and state.facts.acknowledged_at is None and schedule.ack_timeout is not None:
+        at = state.facts.declared_at + schedule.ack_timeout
+        out.append(Due(UNACKED, f"{UNACKED}@{state.facts.declared_at.isoformat()}", at))
+    if state.is_resolved and state.facts.resolved_at is not None and schedule.postmortem_after is not None:
+        at = state.facts.resolved_at + schedule.postmortem_after
+        out.append(
+            Due(POSTMORTEM_REMINDER, f"{POSTMORTEM_REMINDER}@{state.facts.resolved_at.isoformat()}", at)
+        )
+    open_items = {n: item for n, item in state.postmortem.action_items.items() if item.done_at is None}
     for n, item in open_items.items():
-        if item.get("owner") and item.get("due"):
-            due_day = datetime.fromisoformat(f"{item['due']}T00:00:00+00:00")
-            out.append(Due(ACTION_DUE, f"{ACTION_DUE}@{n}:{item['due']}", due_day))
-            out.append(
-                Due(ACTION_OVERDUE, f"{ACTION_OVERDUE}@{n}:{item['due']}", due_day + timedelta(days=1))
-            )
-    if open_items and state.is_resolved and state.resolved_at and schedule.follow_up_after is not None:
-        at = state.resolved_at + schedule.follow_up_after
-        out.append(Due(FOLLOW_UP, f"{FOLLOW_UP}@{state.resolved_at.isoformat()}", at))
+        if item.owner and item.due:
+            due_day = datetime.fromisoformat(f"{item.due}T00:00:00+00:00")
+            out.append(Due(ACTION_DUE, f"{ACTION_DUE}@{n}:{item.due}", due_day))
+            out.append(Due(ACTION_OVERDUE, f"{ACTION_OVERDUE}@{n}:{item.due}", due_day + timedelta(days=1)))
+    if open_items and state.is_resolved and state.facts.resolved_at and schedule.follow_up_after is not None:
+        at = state.facts.resolved_at + schedule.follow_up_after
+        out.append(Due(FOLLOW_UP, f"{FOLLOW_UP}@{state.facts.resolved_at.isoformat()}", at))
     return out
 
 
@@ -113,37 +115,39 @@ def decide_notices(state: IncidentState, policy: Policy, now: datetime) -> list[
     overdue_keys = {d.key.split("@", 1)[1] for d in due if d.kind == ACTION_OVERDUE}
     events = []
     for item in due:
-        data: dict[str, object] = {"kind": item.kind, "key": item.key, "due_at": item.due_at.isoformat()}
-        if item.kind == UPDATE_REMINDER and UPDATE_ESCALATION in kinds:
-            data["superseded"] = True
-        if item.kind == ACTION_DUE and item.key.split("@", 1)[1] in overdue_keys:
-            data["superseded"] = True
-        data.update(_details(item, state, policy, now))
-        events.append(NewEvent(NOTICE_DUE, "bot", now, data))
+        superseded = (item.kind == UPDATE_REMINDER and UPDATE_ESCALATION in kinds) or (
+            item.kind == ACTION_DUE and item.key.split("@", 1)[1] in overdue_keys
+        )
+        notice = _notice(item, state, policy, now, superseded)
+        events.append(NewEvent("bot", now, notice))
     return events
 
 
-def _details(item: Due, state: IncidentState, policy: Policy, now: datetime) -> dict[str, object]:
-    last = state.last_human_update_at
-    details: dict[str, object] = {
-        "status": state.status,
-        "severity": state.severity,
-        "last_update_at": last.isoformat() if last else None,
-        "last_update_text": state.last_update_text,
-    }
+def _notice(item: Due, state: IncidentState, policy: Policy, now: datetime, superseded: bool) -> NoticeDue:
+    notice = NoticeDue(
+        kind=item.kind,
+        key=item.key,
+        due_at=item.due_at,
+        superseded=superseded,
+        status=state.facts.status,
+        severity=state.facts.severity,
+        last_update_at=state.cadence.last_human_update_at,
+        last_update_text=state.facts.last_update_text,
+    )
     if item.kind == STATUS_UPDATE:
         cadence = cadence_for(state, policy)
-        details["next_update_at"] = (now + cadence).isoformat() if cadence else None
+        return replace(notice, next_update_at=now + cadence if cadence else None)
     if item.kind == UNACKED:
-        details["mention"] = sorted(state.responders | {state.declared_by})
+        return replace(notice, mention=tuple(sorted(state.facts.responders | {state.facts.declared_by})))
     if item.kind in DIRECT_KINDS:
         n = int(item.key.split("@", 1)[1].split(":", 1)[0])
-        action = state.action_items[n]
-        details.update(n=n, text=action["text"], owner=action["owner"], due=action["due"])
+        action = state.postmortem.action_items[n]
+        return replace(notice, n=n, text=action.text, owner=action.owner, due=action.due)
     if item.kind == FOLLOW_UP:
-        details["items"] = [
-            {"n": n, "text": i["text"], "owner": i.get("owner"), "due": i.get("due")}
-            for n, i in sorted(state.action_items.items())
-            if i["done_at"] is None
-        ]
-    return details
+        items = tuple(
+            FollowUpItem(n, i.text, i.owner, i.due)
+            for n, i in sorted(state.postmortem.action_items.items())
+            if i.done_at is None
+        )
+        return replace(notice, items=items)
+    return notice

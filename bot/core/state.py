@@ -1,4 +1,10 @@
-"""Incident state is a left fold over its events; nothing else is stored as truth."""
+"""Incident state is a left fold over its events; nothing else is stored as truth.
+
+The state is made of parts, each folding the events it cares about with its own `apply`:
+`facts` (what people said), `cadence` (when updates are owed and which notices were decided),
+`slack` (what the bot already did in Slack), `postmortem` (sections, action items, publications)
+and `alert` (the Alertmanager group behind it).
+"""
 
 from __future__ import annotations
 
@@ -8,54 +14,112 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core import events as ev
-from bot.core.events import Event
+from bot.core.events import AlertLink, Event
 
 
 @dataclass
-class IncidentState:
-    number: int
+class Facts:
     title: str
     severity: str
-    status: str
     declared_by: str
     declared_at: datetime
+    status: str = "investigating"
+    private: bool = False
     origin_channel: str | None = None
     responders: set[str] = field(default_factory=set)
+    joined: set[str] = field(default_factory=set)  # pressed Join on the announcement
+    roles: dict[str, str] = field(default_factory=dict)
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
     resolution: str | None = None
-    roles: dict[str, str] = field(default_factory=dict)
+    root_cause: str | None = None
+    impact_ended_at: datetime | None = None
     last_update_at: datetime | None = None
     last_update_text: str | None = None
-    last_seq: int = 0
-    last_lifecycle_seq: int = 0
-    topic_seq: int = 0
-    timeline: list[Event] = field(default_factory=list)
-    # When the update cadence last restarted, and when people last said how things stand.
-    cadence_anchor_at: datetime | None = None
-    last_human_update_at: datetime | None = None
+    impact: str | None = None
+    impact_started_at: datetime | None = None
+    service: str | None = None
+
+    @classmethod
+    def declared(cls, event: Event, d: ev.IncidentDeclared) -> Facts:
+        commander = event.actor if d.commander is None else d.commander
+        return cls(
+            title=d.title,
+            severity=d.severity,
+            declared_by=event.actor,
+            declared_at=event.at,
+            private=d.private,
+            origin_channel=d.origin_channel,
+            responders=set(d.responders),
+            roles={"commander": commander} if commander else {},
+            impact=d.impact,
+            impact_started_at=d.impact_started_at,
+            service=d.service,
+        )
+
+    def apply(self, event: Event) -> None:
+        match event.payload:
+            case ev.IncidentAcknowledged():
+                self.acknowledged_by, self.acknowledged_at = event.actor, event.at
+            case ev.StatusUpdated(status=status, message=message, impact=impact):
+                self.status = status or self.status
+                self.last_update_at, self.last_update_text = event.at, message
+                self.impact = impact or self.impact
+            case ev.SeverityChanged(to=to, responders=responders):
+                self.severity = to
+                self.responders |= set(responders)
+            case ev.RoleAssigned(role=role, user=user):
+                self.roles[role] = user
+            case ev.ResponderJoined(user=user):
+                self.joined.add(user)
+            case ev.IncidentMitigated(note=note):
+                self.status = "mitigated"
+                self.mitigated_at = self.last_update_at = event.at
+                self.last_update_text = note
+            case ev.IncidentResolved(summary=summary, root_cause=root_cause, impact_ended_at=ended):
+                self.status = "resolved"
+                self.resolved_at, self.resolution = event.at, summary
+                self.root_cause = root_cause or self.root_cause
+                self.impact_ended_at = ended
+            case ev.IncidentReopened():
+                self.status = "investigating"
+                self.resolved_at = self.resolution = None
+            case ev.ServiceSet(service=service):
+                self.service = service
+
+
+@dataclass
+class Cadence:
+    """When the update cadence last restarted, when people last said how things stand, and the
+    notices already decided (each fills a named slot, so it is never due twice)."""
+
+    anchor_at: datetime
+    last_human_update_at: datetime
     notices: list[Event] = field(default_factory=list)
     notice_keys: set[str] = field(default_factory=set)
-    impact: str | None = None
-    service: str | None = None
-    alert: dict | None = None  # the Alertmanager group that declared it: group, runbook, dashboard
-    alert_fingerprints: set[str] = field(default_factory=set)
-    alerts_resolved: bool = False  # the group's resolution was noted; new alerts clear it
-    impact_started_at: datetime | None = None
-    root_cause: str | None = None
-    impact_ended_at: str | None = None
-    # Channel messages on the timeline (📌), by message ts; and Slack deliveries already applied.
-    pins: dict[str, Event] = field(default_factory=dict)
-    sources: set[str] = field(default_factory=set)
-    # The postmortem: sections by name, action items by number, publish requests and results.
-    sections: dict[str, str] = field(default_factory=dict)
-    action_items: dict[int, dict] = field(default_factory=dict)
-    postmortem_requests: list[Event] = field(default_factory=list)
-    postmortems_published: dict[int, dict] = field(default_factory=dict)
-    # What the bot already did in Slack.
-    private: bool = False
+
+    def apply(self, event: Event) -> None:
+        match event.payload:
+            case ev.StatusUpdated() | ev.IncidentMitigated() | ev.IncidentReopened():
+                self._restart(event.at, human=True)
+            case ev.SeverityChanged():
+                self._restart(event.at, human=False)
+            case ev.NoticeDue(kind=kind, key=key):
+                self.notices.append(event)
+                self.notice_keys.add(key)
+                if kind == "status_update":
+                    self._restart(event.at, human=False)
+
+    def _restart(self, at: datetime, *, human: bool) -> None:
+        self.anchor_at = max(self.anchor_at, at)
+        if human:
+            self.last_human_update_at = max(self.last_human_update_at, at)
+
+
+@dataclass
+class SlackProgress:
     channel_id: str | None = None
     channel_name: str | None = None
     invited: set[str] = field(default_factory=set)  # every invite tried, whatever Slack answered
@@ -70,28 +134,162 @@ class IncidentState:
     posted_in_channel: set[int] = field(default_factory=set)
     posted_in_thread: set[int] = field(default_factory=set)
 
+    def apply(self, event: Event) -> None:
+        match event.payload:
+            case ev.SlackChannelCreated(channel_id=channel_id, name=name):
+                self.channel_id, self.channel_name = channel_id, name
+            case ev.SlackMemberInvited(user=user, result=result):
+                self.invited.add(user)
+                if result in ("invited", "already_in_channel"):
+                    self.in_channel.add(user)
+            case ev.SlackTopicSet(for_seq=for_seq):
+                self.topic_set_for = for_seq
+            case ev.SlackSummaryPosted(channel_id=channel_id, ts=ts, for_seq=for_seq):
+                self.summary_channel, self.summary_ts = channel_id, ts
+                self.summary_rendered_for = for_seq
+            case ev.SlackSummaryPinned():
+                self.summary_pinned = True
+            case ev.SlackSummaryUpdated(for_seq=for_seq):
+                self.summary_rendered_for = max(self.summary_rendered_for, for_seq)
+            case ev.SlackAnnouncementPosted(channel_id=channel_id, ts=ts):
+                self.announcement_channel, self.announcement_ts = channel_id, ts
+            case ev.SlackChannelMessagePosted(for_seq=for_seq):
+                self.posted_in_channel.add(for_seq)
+            case ev.SlackThreadReplyPosted(for_seq=for_seq):
+                self.posted_in_thread.add(for_seq)
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    n: int
+    text: str
+    owner: str | None
+    due: str | None
+    added_at: datetime
+    added_by: str
+    done_at: datetime | None = None
+
+
+@dataclass
+class PostmortemState:
+    sections: dict[str, str] = field(default_factory=dict)
+    action_items: dict[int, ActionItem] = field(default_factory=dict)
+    requests: list[Event] = field(default_factory=list)
+    published: dict[int, ev.SlackPostmortemPublished] = field(default_factory=dict)
+
+    def apply(self, event: Event) -> None:
+        match event.payload:
+            case ev.PostmortemSectionWritten(section=section, text=text):
+                self.sections[section] = text
+            case ev.ActionItemAdded(n=n, text=text, owner=owner, due=due):
+                self.action_items[n] = ActionItem(n, text, owner, due, event.at, event.actor)
+            case ev.ActionItemDone(n=n):
+                item = self.action_items[n]
+                self.action_items[n] = ActionItem(
+                    item.n, item.text, item.owner, item.due, item.added_at, item.added_by, event.at
+                )
+            case ev.PostmortemRequested():
+                self.requests.append(event)
+            case ev.SlackPostmortemPublished(for_seq=for_seq) as published:
+                self.published[for_seq] = published
+
+
+@dataclass
+class AlertState:
+    """The Alertmanager group that declared the incident, and which of its alerts are known."""
+
+    link: AlertLink | None = None
+    fingerprints: set[str] = field(default_factory=set)
+    resolved: bool = False  # the group's resolution was noted; new alerts clear it
+
+    def apply(self, event: Event) -> None:
+        match event.payload:
+            case ev.AlertsFiring(fingerprints=fingerprints):
+                self.fingerprints |= set(fingerprints)
+                self.resolved = False
+            case ev.AlertsResolved():
+                self.resolved = True
+
+
+@dataclass
+class IncidentState:
+    number: int
+    facts: Facts
+    cadence: Cadence
+    slack: SlackProgress = field(default_factory=SlackProgress)
+    postmortem: PostmortemState = field(default_factory=PostmortemState)
+    alert: AlertState = field(default_factory=AlertState)
+    last_seq: int = 0
+    last_lifecycle_seq: int = 0
+    topic_seq: int = 0  # the last event that changed what the channel topic shows
+    timeline: list[Event] = field(default_factory=list)
+    # Channel messages on the timeline (📌), by message ts; and Slack deliveries already applied.
+    pins: dict[str, Event] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)
+
     @property
     def key(self) -> str:
         return f"INC-{self.number}"
 
     @property
     def is_resolved(self) -> bool:
-        return self.status == "resolved"
+        return self.facts.status == "resolved"
 
     @property
     def commander(self) -> str | None:
-        return self.roles.get("commander")
+        return self.facts.roles.get("commander")
+
+    @property
+    def private(self) -> bool:
+        return self.facts.private
 
     def event(self, seq: int) -> Event:
-        """A posted event (a lifecycle step or a notice) by its sequence number."""
-        for event in (*self.timeline, *self.notices, *self.postmortem_requests):
+        """A posted event (a lifecycle step, a notice or a postmortem request) by its number."""
+        for event in (*self.timeline, *self.cadence.notices, *self.postmortem.requests):
             if event.seq == seq:
                 return event
         raise KeyError(seq)
 
     def wanted_members(self) -> set[str]:
         """Everyone who should be in the incident channel (people; not the alert intake)."""
-        return {u for u in (self.declared_by, *self.responders, *self.roles.values()) if _SLACK_USER.match(u)}
+        f = self.facts
+        people = (f.declared_by, *f.responders, *f.roles.values(), *f.joined)
+        return {u for u in people if _SLACK_USER.match(u)}
+
+    def apply(self, event: Event) -> None:
+        status_before = self.facts.status
+        self._note(event)
+        for part in (self.facts, self.cadence, self.slack, self.postmortem, self.alert):
+            part.apply(event)
+        if _changes_topic(event.payload, status_before):
+            self.topic_seq = event.seq
+        match event.payload:
+            case ev.MessagePinned(message_ts=ts):
+                self.pins[ts] = event
+            case ev.MessageUnpinned(message_ts=ts):
+                self.pins.pop(ts, None)
+
+    def _note(self, event: Event) -> None:
+        self.last_seq = event.seq
+        kind = type(event.payload)
+        if kind in ev.TIMELINE_TYPES:
+            self.timeline.append(event)
+            if kind in ev.LIFECYCLE_TYPES:
+                self.last_lifecycle_seq = event.seq
+        if event.payload.source:
+            self.sources.add(event.payload.source)
+
+
+def _changes_topic(payload: ev.Payload, status_before: str) -> bool:
+    """Does this event change what the channel topic shows (severity, status, commander)?"""
+    match payload:
+        case ev.StatusUpdated(status=status):
+            return bool(status) and status != status_before
+        case ev.RoleAssigned(role=role):
+            return role == "commander"
+        case ev.SeverityChanged() | ev.IncidentMitigated() | ev.IncidentResolved() | ev.IncidentReopened():
+            return True
+    return False
 
 
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
@@ -104,150 +302,18 @@ class ReplayError(ValueError):
 def replay(events: Iterable[Event]) -> IncidentState:
     it = iter(events)
     first = next(it, None)
-    if first is None or first.type != ev.INCIDENT_DECLARED:
+    if first is None or not isinstance(first.payload, ev.IncidentDeclared):
         raise ReplayError("an incident's log must start with IncidentDeclared")
-    d = first.data
+    declared = first.payload
     state = IncidentState(
         number=first.incident,
-        title=d["title"],
-        severity=d["severity"],
-        status="investigating",
-        declared_by=first.actor,
-        declared_at=first.at,
-        origin_channel=d.get("origin_channel"),
-        responders=set(d.get("responders", ())),
-        roles={"commander": d.get("commander", first.actor)} if d.get("commander", first.actor) else {},
-        impact=d.get("impact"),
-        impact_started_at=datetime.fromisoformat(d["impact_started_at"])
-        if d.get("impact_started_at")
-        else None,
-        private=bool(d.get("private", False)),
-        service=d.get("service"),
-        alert=d.get("alert"),
+        facts=Facts.declared(first, declared),
+        cadence=Cadence(anchor_at=first.at, last_human_update_at=first.at),
     )
-    if state.alert:
-        state.alert_fingerprints = set(state.alert.get("fingerprints", ()))
-    _note(state, first)
+    if declared.alert is not None:
+        state.alert = AlertState(declared.alert, set(declared.alert.fingerprints))
+    state._note(first)
     state.topic_seq = first.seq
-    state.cadence_anchor_at = state.last_human_update_at = first.at
     for event in it:
-        apply(state, event)
+        state.apply(event)
     return state
-
-
-_LIFECYCLE = ev.LIFECYCLE_TYPES
-_TIMELINE = ev.TIMELINE_TYPES
-
-
-def _note(state: IncidentState, event: Event) -> None:
-    state.last_seq = event.seq
-    kind = event.type
-    if kind in _TIMELINE:
-        state.timeline.append(event)
-        if kind in _LIFECYCLE:
-            state.last_lifecycle_seq = event.seq
-    source = event.data.get("source")
-    if source:
-        state.sources.add(source)
-
-
-def _restart_cadence(state: IncidentState, at: datetime, *, human: bool) -> None:
-    state.cadence_anchor_at = max(state.cadence_anchor_at or at, at)
-    if human:
-        state.last_human_update_at = max(state.last_human_update_at or at, at)
-
-
-def apply(state: IncidentState, event: Event) -> None:  # noqa: C901 - one branch per event type
-    d = event.data
-    t = event.type
-    _note(state, event)
-    if t in (ev.STATUS_UPDATED, ev.INCIDENT_MITIGATED, ev.INCIDENT_REOPENED):
-        _restart_cadence(state, event.at, human=True)
-    elif t == ev.SEVERITY_CHANGED:
-        _restart_cadence(state, event.at, human=False)
-    if t == ev.INCIDENT_ACKNOWLEDGED:
-        state.acknowledged_by = event.actor
-        state.acknowledged_at = event.at
-    elif t == ev.STATUS_UPDATED:
-        if d.get("status") and d["status"] != state.status:
-            state.status = d["status"]
-            state.topic_seq = event.seq
-        state.last_update_at = event.at
-        state.last_update_text = d.get("message")
-        state.impact = d.get("impact") or state.impact
-    elif t == ev.SEVERITY_CHANGED:
-        state.severity = d["to"]
-        state.responders |= set(d.get("responders", ()))
-        state.topic_seq = event.seq
-    elif t == ev.ROLE_ASSIGNED:
-        state.roles[d["role"]] = d["user"]
-        if d["role"] == "commander":
-            state.topic_seq = event.seq
-    elif t == ev.INCIDENT_MITIGATED:
-        state.status = "mitigated"
-        state.mitigated_at = event.at
-        state.last_update_at = event.at
-        state.last_update_text = d.get("note")
-        state.topic_seq = event.seq
-    elif t == ev.INCIDENT_RESOLVED:
-        state.status = "resolved"
-        state.resolved_at = event.at
-        state.resolution = d.get("summary")
-        state.root_cause = d.get("root_cause") or state.root_cause
-        state.impact_ended_at = d.get("impact_ended_at")
-        state.topic_seq = event.seq
-    elif t == ev.INCIDENT_REOPENED:
-        state.status = "investigating"
-        state.resolved_at = None
-        state.resolution = None
-        state.topic_seq = event.seq
-    elif t == ev.ALERTS_FIRING:
-        state.alert_fingerprints |= set(d["fingerprints"])
-        state.alerts_resolved = False
-    elif t == ev.ALERTS_RESOLVED:
-        state.alerts_resolved = True
-    elif t == ev.SERVICE_SET:
-        state.service = d["service"]
-    elif t == ev.MESSAGE_PINNED:
-        state.pins[d["message_ts"]] = event
-    elif t == ev.MESSAGE_UNPINNED:
-        state.pins.pop(d["message_ts"], None)
-    elif t == ev.POSTMORTEM_SECTION_WRITTEN:
-        state.sections[d["section"]] = d["text"]
-    elif t == ev.ACTION_ITEM_ADDED:
-        state.action_items[d["n"]] = {**d, "done_at": None, "added_at": event.at, "added_by": event.actor}
-    elif t == ev.ACTION_ITEM_DONE:
-        state.action_items[d["n"]]["done_at"] = event.at
-    elif t == ev.POSTMORTEM_REQUESTED:
-        state.postmortem_requests.append(event)
-    elif t == ev.POSTMORTEM_PUBLISHED:
-        state.postmortems_published[d["for_seq"]] = d
-    elif t == ev.NOTICE_DUE:
-        state.notices.append(event)
-        state.notice_keys.add(d["key"])
-        if d["kind"] == "status_update":
-            _restart_cadence(state, event.at, human=False)
-    elif t == ev.CHANNEL_CREATED:
-        state.channel_id = d["channel_id"]
-        state.channel_name = d["name"]
-    elif t == ev.MEMBER_INVITED:
-        state.invited.add(d["user"])
-        if d.get("result", "invited") in ("invited", "already_in_channel"):
-            state.in_channel.add(d["user"])
-    elif t == ev.TOPIC_SET:
-        state.topic_set_for = d["for_seq"]
-    elif t == ev.SUMMARY_POSTED:
-        state.summary_channel = d["channel_id"]
-        state.summary_ts = d["ts"]
-        state.summary_rendered_for = d["for_seq"]
-    elif t == ev.SUMMARY_PINNED:
-        state.summary_pinned = True
-    elif t == ev.SUMMARY_UPDATED:
-        state.summary_rendered_for = max(state.summary_rendered_for, d["for_seq"])
-    elif t == ev.ANNOUNCEMENT_POSTED:
-        state.announcement_channel = d["channel_id"]
-        state.announcement_ts = d["ts"]
-    elif t == ev.CHANNEL_MESSAGE_POSTED:
-        state.posted_in_channel.add(d["for_seq"])
-    elif t == ev.THREAD_REPLY_POSTED:
-        state.posted_in_thread.add(d["for_seq"])

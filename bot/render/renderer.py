@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.slack.ids import IDS
 
 # Slack's own markup that user text may carry on purpose: mentions, channel links, links.

@@ -6,54 +6,50 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core import events as ev
 from bot.core import postmortem
 from bot.core.commands import USAGE
-from bot.core.events import Event
+from bot.core.events import Event, fields_of
 from bot.core.policy import UPDATE_STATUSES, Policy
 from bot.core.schedule import NOTICE_KINDS
-from bot.core.state import IncidentState
+from bot.core.state import IncidentState, replay
 from bot.render.renderer import Renderer
 
 
 def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str, Any]:
-    end = state.resolved_at or now
+    end = state.facts.resolved_at or now
     return {
         "key": state.key,
         "number": state.number,
-        "title": state.title,
-        "severity": state.severity.upper(),
-        "status": state.status.capitalize(),
+        "title": state.facts.title,
+        "severity": state.facts.severity.upper(),
+        "status": state.facts.status.capitalize(),
         "is_resolved": state.is_resolved,
         "commander": state.commander,
-        "roles": dict(sorted(state.roles.items())),
-        "runbook": (state.alert or {}).get("runbook"),
-        "dashboard": (state.alert or {}).get("dashboard"),
-        "roles_text": " · ".join(f"{role}: <@{user}>" for role, user in sorted(state.roles.items())),
-        "declared_by": state.declared_by,
-        "declared_at": state.declared_at,
-        "acknowledged_by": state.acknowledged_by,
-        "acknowledged_at": state.acknowledged_at,
-        "mitigated_at": state.mitigated_at,
-        "resolved_at": state.resolved_at,
-        "resolution": state.resolution,
-        "impact": state.impact,
-        "root_cause": state.root_cause,
-        "last_update_at": state.last_update_at,
-        "last_update_text": state.last_update_text,
-        "duration_seconds": (end - state.declared_at).total_seconds() if end else None,
-        "channel_id": state.channel_id,
-        "channel_name": state.channel_name,
+        "roles": dict(sorted(state.facts.roles.items())),
+        "runbook": state.alert.link.runbook if state.alert.link else None,
+        "dashboard": state.alert.link.dashboard if state.alert.link else None,
+        "roles_text": " · ".join(f"{role}: <@{user}>" for role, user in sorted(state.facts.roles.items())),
+        "declared_by": state.facts.declared_by,
+        "declared_at": state.facts.declared_at,
+        "acknowledged_by": state.facts.acknowledged_by,
+        "acknowledged_at": state.facts.acknowledged_at,
+        "mitigated_at": state.facts.mitigated_at,
+        "resolved_at": state.facts.resolved_at,
+        "resolution": state.facts.resolution,
+        "impact": state.facts.impact,
+        "root_cause": state.facts.root_cause,
+        "last_update_at": state.facts.last_update_at,
+        "last_update_text": state.facts.last_update_text,
+        "duration_seconds": (end - state.facts.declared_at).total_seconds() if end else None,
+        "channel_id": state.slack.channel_id,
+        "channel_name": state.slack.channel_name,
     }
 
 
 def event_view(event: Event) -> dict[str, Any]:
-    data = {k: _as_time(v) if k.endswith("_at") else v for k, v in event.data.items()}
+    data = fields_of(event.payload)
     return {"type": event.type, "actor": event.actor, "at": event.at, "seq": event.seq, "data": data}
-
-
-def _as_time(value: Any) -> Any:
-    """Times in event payloads are ISO strings (JSON); templates format datetimes."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -129,6 +125,9 @@ class Messages:
     def action_list(self, items: list[dict[str, Any]], key: str, mine: bool, hidden: int = 0) -> str:
         return self.renderer.text("action_list.mrkdwn.j2", items=items, key=key, mine=mine, hidden=hidden)
 
+    def joined(self, state: IncidentState, already: bool) -> str:
+        return self.renderer.text("joined.mrkdwn.j2", incident=incident_view(state), already=already)
+
     def private_refusal(self, state: IncidentState) -> str:
         return self.renderer.text("private_refusal.mrkdwn.j2", incident={"key": state.key})
 
@@ -164,49 +163,45 @@ class Messages:
 
 def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState, list[Event]]:
     """An incident that has been through every step, for checking templates at start-up."""
-    from bot.core import events as ev
-    from bot.core.state import replay
-
-    steps = [
-        (ev.INCIDENT_DECLARED, {"title": "Sample & <check>", "severity": "sev1", "commander": "U0SAMPLE"}),
-        (ev.CHANNEL_CREATED, {"channel_id": "C0SAMPLE", "name": "inc-0-sample"}),
-        (ev.ALERTS_FIRING, {"fingerprints": ["f2"], "summaries": ["s"]}),
-        (ev.ALERTS_RESOLVED, {"group": "g"}),
-        (ev.INCIDENT_ACKNOWLEDGED, {}),
-        (ev.STATUS_UPDATED, {"status": "identified", "from": "investigating", "message": "m"}),
-        (ev.SEVERITY_CHANGED, {"from": "sev1", "to": "sev2", "reason": "r", "responders": []}),
-        (ev.ROLE_ASSIGNED, {"role": "comms", "user": "U0OTHER", "previous": None}),
-        (ev.NOTE_ADDED, {"text": "n"}),
-        (ev.INCIDENT_MITIGATED, {"note": "m"}),
-        (ev.INCIDENT_RESOLVED, {"summary": "s"}),
-        (ev.INCIDENT_REOPENED, {"reason": "r"}),
-        *[(ev.NOTICE_DUE, _sample_notice(kind, now)) for kind in NOTICE_KINDS],
-        (ev.INCIDENT_RESOLVED, {"summary": "s"}),
+    steps: list[ev.Payload] = [
+        ev.IncidentDeclared(title="Sample & <check>", severity="sev1", commander="U0SAMPLE"),
+        ev.SlackChannelCreated(channel_id="C0SAMPLE", name="inc-0-sample"),
+        ev.AlertsFiring(fingerprints=("f2",), summaries=("s",)),
+        ev.AlertsResolved(group="g"),
+        ev.IncidentAcknowledged(),
+        ev.StatusUpdated(message="m", status="identified", previous_status="investigating"),
+        ev.SeverityChanged(previous_severity="sev1", to="sev2", reason="r"),
+        ev.RoleAssigned(role="comms", user="U0OTHER"),
+        ev.NoteAdded(text="n"),
+        ev.IncidentMitigated(note="m"),
+        ev.IncidentResolved(summary="s"),
+        ev.IncidentReopened(reason="r"),
+        *[_sample_notice(kind, now) for kind in NOTICE_KINDS],
+        ev.IncidentResolved(summary="s"),
     ]
     if not resolved:
         steps = steps[:3]
-    events = [Event(0, i, t, "U0SAMPLE", now, d) for i, (t, d) in enumerate(steps, 1)]
+    events = [Event(0, i, "U0SAMPLE", now, payload) for i, payload in enumerate(steps, 1)]
     return replay(events), events
 
 
-def _sample_notice(kind: str, now: datetime) -> dict[str, Any]:
-    at = now.isoformat()
-    return {
-        "kind": kind,
-        "key": f"{kind}@{at}",
-        "due_at": at,
-        "status": "identified",
-        "severity": "sev1",
-        "last_update_at": at,
-        "last_update_text": "t",
-        "next_update_at": at,
-        "mention": ["U0SAMPLE"],
-        "n": 1,
-        "text": "t",
-        "owner": "U0SAMPLE",
-        "due": "2026-01-01",
-        "items": [{"n": 1, "text": "t", "owner": "U0SAMPLE", "due": "2026-01-01"}],
-    }
+def _sample_notice(kind: str, now: datetime) -> ev.NoticeDue:
+    return ev.NoticeDue(
+        kind=kind,
+        key=f"{kind}@{now.isoformat()}",
+        due_at=now,
+        status="identified",
+        severity="sev1",
+        last_update_at=now,
+        last_update_text="t",
+        next_update_at=now,
+        mention=("U0SAMPLE",),
+        n=1,
+        text="t",
+        owner="U0SAMPLE",
+        due="2026-01-01",
+        items=(ev.FollowUpItem(1, "t", "U0SAMPLE", "2026-01-01"),),
+    )
 
 
 _SAMPLE_WEBHOOK = {
@@ -228,8 +223,7 @@ def check_templates(messages: Messages, now: datetime) -> None:
     from slack_sdk.errors import SlackObjectFormationError
     from slack_sdk.models.blocks import Block
 
-    from bot.core import events as ev
-    from bot.errors import ConfigError
+    from bot.core.errors import ConfigError
 
     state, events = sample_incident(now)
     open_state, _ = sample_incident(now, resolved=False)
@@ -267,13 +261,16 @@ def check_templates(messages: Messages, now: datetime) -> None:
 
     messages.metrics(compute_metrics([state], now - timedelta(days=30), now + timedelta(seconds=1)))
     heads = [
-        HeadView("INC-0", state.title, state.severity, state.status, state.commander, None, now),
-        HeadView("INC-1", "", state.severity, state.status, None, None, now, hidden=True),
+        HeadView(
+            "INC-0", state.facts.title, state.facts.severity, state.facts.status, state.commander, None, now
+        ),
+        HeadView("INC-1", "", state.facts.severity, state.facts.status, None, None, now, hidden=True),
     ]
     messages.private_refusal(state)
+    messages.joined(state, already=True)
     messages.incident_list(heads, now)
     for event in events:
-        if event.type == ev.NOTICE_DUE:
+        if isinstance(event.payload, ev.NoticeDue):
             messages.notice(event, state)
         else:
             messages.timeline_entry(event, state)

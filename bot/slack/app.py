@@ -1,19 +1,24 @@
-"""The Bolt app: thin listeners that parse, ack within Slack's 3 seconds, and hand slow work on."""
+"""The Bolt app: thin listeners that parse, ack within Slack's 3 seconds, and hand slow work on.
+
+A listener never calls the Web API itself: a modal is opened through the transport, and every
+other Slack step is owed work of the incident, done after the ack. Mistakes and failures are
+answered by one error handler.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
+from bot.core.errors import FormErrors, UserError
+from bot.core.forms import FIRST_FIELD
 from bot.core.state import IncidentState
-from bot.errors import FormErrors, UserError
 from bot.service import IncidentService, Outcome
 from bot.slack import ids
 from bot.slack.forms import form_values
@@ -29,6 +34,16 @@ SUMMARY_ACTIONS = {
     ids.MITIGATE: "mitigate",
     ids.RESOLVE: "resolve",
 }
+VIEW_FORMS = {
+    ids.DECLARE_VIEW: "declare",
+    ids.UPDATE_VIEW: "update",
+    ids.MITIGATE_VIEW: "mitigate",
+    ids.RESOLVE_VIEW: "resolve",
+}
+
+
+class ViewOpener(Protocol):
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None: ...
 
 
 def build_bolt_app(
@@ -37,6 +52,7 @@ def build_bolt_app(
     signing_secret: str,
     service: IncidentService,
     queue: SyncQueue,
+    views: ViewOpener,
     verify_token: bool = True,
     listeners: TrackingExecutor | None = None,
 ) -> App:
@@ -48,86 +64,103 @@ def build_bolt_app(
         # Bolt's default pool of 5 would queue acks behind one another under a burst.
         listener_executor=listeners or TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener"),
     )
-    register_command(app, service, queue)
-    register_actions(app, service, queue)
+    app.error(on_error)
+    register_command(app, service, queue, views)
+    register_actions(app, service, queue, views)
     register_views(app, service, queue)
     register_reactions(app, service)
     return app
 
 
-def _error_text(what: str) -> str:
-    error_id = uuid.uuid4().hex[:8]
-    log.exception("error %s handling %s", error_id, what)
-    return f"Sorry, something went wrong on my side (error id `{error_id}`). It is logged."
+def on_error(error: Exception, body: dict[str, Any], respond: Respond | None = None) -> BoltResponse | None:
+    """The one error handler: a person's mistake is answered with its reason, anything else with
+    an error id that is in the log. Slack never gets an error status from the bot."""
+    if isinstance(error, UserError):
+        text = f"{error.message}\n{error.usage}" if error.usage else error.message
+    else:
+        error_id = uuid.uuid4().hex[:8]
+        log.error(
+            "error %s handling a %s request", error_id, body.get("type", "slash command"), exc_info=error
+        )
+        text = f"Sorry, something went wrong on my side (error id `{error_id}`). It is logged."
+    if body.get("type") == "view_submission":
+        errors = error.errors if isinstance(error, FormErrors) else {_first_field(body): text}
+        return _json_response({"response_action": "errors", "errors": errors})
+    if body.get("type") == "block_actions":
+        if respond is not None:
+            _ephemeral(respond, text)
+        return BoltResponse(status=200, body="")
+    if "command" in body:
+        return _json_response({"response_type": "ephemeral", "text": text})
+    return BoltResponse(status=200, body="")  # an event: Slack only needs to hear it arrived
+
+
+def _first_field(body: dict[str, Any]) -> str:
+    form = VIEW_FORMS.get(body.get("view", {}).get("callback_id", ""), "declare")
+    return FIRST_FIELD[form]
+
+
+def _json_response(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200, body=json.dumps(payload), headers={"content-type": "application/json;charset=utf-8"}
+    )
 
 
 def _ephemeral(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def register_command(app: App, service: IncidentService, queue: SyncQueue) -> None:
-    @app.command(SLASH_COMMAND)
-    def handle_incident_command(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
-        try:
-            outcome = service.handle_command(
-                command.get("text", ""), command["user_id"], command.get("channel_id")
-            )
-        except UserError as exc:
-            ack(text=f"{exc.message}\n{exc.usage}" if exc.usage else exc.message, response_type="ephemeral")
-            return
-        except Exception:
-            ack(text=_error_text(f"/incident {command.get('text', '')!r}"), response_type="ephemeral")
-            return
-        if outcome.open_view is not None:
-            ack()
-            client.views_open(trigger_id=command["trigger_id"], view=outcome.open_view)
-            return
-        ack(text=outcome.reply, response_type="ephemeral")
-        _follow_up(outcome, queue, service, respond)
-
-
-def _follow_up(outcome: Outcome, queue: SyncQueue, service: IncidentService, respond: Respond | None) -> None:
+def _follow_up(outcome: Outcome, queue: SyncQueue, respond: Respond | None) -> None:
     if outcome.incident is None:
         return
-    if outcome.declared and respond is not None:
-        queue.request(outcome.incident, after=_tell_declarer(service, respond))
+    tell = outcome.after_sync
+    if tell is not None and respond is not None:
+        queue.request(outcome.incident, after=_telling(respond, tell))
     else:
         queue.request(outcome.incident)
 
 
-def _tell_declarer(service: IncidentService, respond: Respond) -> Callable[[IncidentState | None], None]:
+def _telling(
+    respond: Respond, tell: Callable[[IncidentState | None], str]
+) -> Callable[[IncidentState | None], None]:
     def after(state: IncidentState | None) -> None:
-        _ephemeral(respond, service.channel_ready_text(state))
+        _ephemeral(respond, tell(state))
 
     return after
 
 
-def register_actions(app: App, service: IncidentService, queue: SyncQueue) -> None:
-    def on_summary_action(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
+def register_command(app: App, service: IncidentService, queue: SyncQueue, views: ViewOpener) -> None:
+    @app.command(SLASH_COMMAND)
+    def handle_incident_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        outcome = service.handle_command(
+            command.get("text", ""), command["user_id"], command.get("channel_id")
+        )
+        if outcome.open_view is not None:
+            ack()
+            views.open_view(command["trigger_id"], outcome.open_view)
+            return
+        ack(text=outcome.reply, response_type="ephemeral")
+        _follow_up(outcome, queue, respond)
+
+
+def register_actions(app: App, service: IncidentService, queue: SyncQueue, views: ViewOpener) -> None:
+    def on_summary_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = body["user"]["id"]
         raw = (
             action.get("selected_option", {}).get("value")
             if action["type"] == "static_select"
             else action["value"]
         )
         number_text, _, value = str(raw).partition(":")
-        try:
-            outcome = service.press(
-                SUMMARY_ACTIONS[action["action_id"]], int(number_text), user, value or None
-            )
-        except UserError as exc:
-            _ephemeral(respond, exc.message)
-            return
-        except Exception:
-            _ephemeral(respond, _error_text(f"button {action['action_id']}"))
-            return
+        outcome = service.press(
+            SUMMARY_ACTIONS[action["action_id"]], int(number_text), body["user"]["id"], value or None
+        )
         if outcome.open_view is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=outcome.open_view)
+            views.open_view(body["trigger_id"], outcome.open_view)
             return
         if outcome.reply:
             _ephemeral(respond, outcome.reply)
-        _follow_up(outcome, queue, service, None)
+        _follow_up(outcome, queue, None)
 
     for action_id in SUMMARY_ACTIONS:
         app.action(action_id)(on_summary_action)
@@ -138,107 +171,43 @@ def register_actions(app: App, service: IncidentService, queue: SyncQueue) -> No
         ack()  # the browser opens the link; there is nothing to do here
 
     @app.action(ids.JOIN)
-    def on_join(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
+    def on_join(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = body["user"]["id"]
-        try:
-            channel = service.channel_of(int(action["value"]))
-        except UserError as exc:
-            _ephemeral(respond, exc.message)
-            return
-        if channel is None:
-            _ephemeral(respond, "The incident channel is still being set up; try again in a moment.")
-            return
-        try:
-            client.conversations_invite(channel=channel, users=user)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "already_in_channel":
-                _ephemeral(respond, _error_text("join"))
-                return
-            _ephemeral(respond, f"You are already in <#{channel}>.")
-            return
-        _ephemeral(respond, f"You're in: <#{channel}>.")
+        outcome = service.join(int(action["value"]), body["user"]["id"])
+        if outcome.reply:
+            _ephemeral(respond, outcome.reply)
+        _follow_up(outcome, queue, respond)
 
 
 def register_views(app: App, service: IncidentService, queue: SyncQueue) -> None:
-    def handler(submit: Callable[[dict, dict, str, str], Outcome], first_field: str):
-        def on_submit(ack: Ack, body: dict, view: dict) -> None:
-            user = body["user"]["id"]
-            try:
-                outcome = submit(view, form_values(view), user, f"view:{view['id']}")
-            except FormErrors as exc:
-                ack(response_action="errors", errors=exc.errors)
-                return
-            except UserError as exc:
-                ack(response_action="errors", errors={first_field: exc.message})
-                return
-            except Exception:
-                ack(
-                    response_action="errors",
-                    errors={first_field: _error_text(f"view {view.get('callback_id')}")},
-                )
-                return
-            ack()
-            _follow_up(outcome, queue, service, None)
+    submitters: dict[str, Callable[[dict[str, Any], dict[str, Any], str, str], Outcome]] = {
+        ids.DECLARE_VIEW: lambda v, f, u, s: service.submit_declare(
+            f, u, v.get("private_metadata") or None, s
+        ),
+        ids.UPDATE_VIEW: lambda v, f, u, s: service.submit_update(int(v["private_metadata"]), f, u, s),
+        ids.MITIGATE_VIEW: lambda v, f, u, s: service.submit_mitigate(int(v["private_metadata"]), f, u, s),
+        ids.RESOLVE_VIEW: lambda v, f, u, s: service.submit_resolve(int(v["private_metadata"]), f, u, s),
+    }
 
-        return on_submit
+    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        submit = submitters[view["callback_id"]]
+        outcome = submit(view, form_values(view), body["user"]["id"], f"view:{view['id']}")
+        ack()
+        _follow_up(outcome, queue, None)
 
-    def incident_of(view: dict) -> int:
-        return int(view["private_metadata"])
-
-    app.view(ids.DECLARE_VIEW)(
-        handler(
-            lambda v, f, u, s: service.submit_declare(f, u, v.get("private_metadata") or None, s), "title"
-        )
-    )
-    app.view(ids.UPDATE_VIEW)(
-        handler(lambda v, f, u, s: service.submit_update(incident_of(v), f, u, s), "message")
-    )
-    app.view(ids.MITIGATE_VIEW)(
-        handler(lambda v, f, u, s: service.submit_mitigate(incident_of(v), f, u, s), "note")
-    )
-    app.view(ids.RESOLVE_VIEW)(
-        handler(lambda v, f, u, s: service.submit_resolve(incident_of(v), f, u, s), "summary")
-    )
+    for callback_id in submitters:
+        app.view(callback_id)(on_submit)
 
 
 def register_reactions(app: App, service: IncidentService) -> None:
     @app.event("reaction_added")
-    def on_reaction_added(event: dict, body: dict, client: WebClient) -> None:
+    def on_reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:
         item = event.get("item") or {}
-        if event.get("reaction") != ids.PIN_REACTION or item.get("type") != "message":
-            return
-        if service.incident_for_channel(item["channel"]) is None:
-            return
-        message = fetch_message(client, item["channel"], item["ts"])
-        if message is None:
-            log.info(
-                "pinned message %s in %s not found (a thread reply?); not on the timeline",
-                item["ts"],
-                item["channel"],
-            )
-            return
-        service.pin_message(item["channel"], message, event["user"], f"event:{body['event_id']}")
+        if event.get("reaction") == ids.PIN_REACTION and item.get("type") == "message":
+            service.pin_reaction(item["channel"], item["ts"], event["user"], f"event:{body['event_id']}")
 
     @app.event("reaction_removed")
-    def on_reaction_removed(event: dict, body: dict) -> None:
+    def on_reaction_removed(event: dict[str, Any], body: dict[str, Any]) -> None:
         item = event.get("item") or {}
-        if event.get("reaction") != ids.PIN_REACTION or item.get("type") != "message":
-            return
-        service.unpin_message(item["channel"], item["ts"], event["user"], f"event:{body['event_id']}")
-
-
-def fetch_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | None:
-    """The message a reaction is on: its author, text and own time (from its ts)."""
-    response = client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
-    for message in response.get("messages", []):
-        if message.get("ts") == ts:
-            at = datetime.fromtimestamp(float(ts), tz=UTC)
-            author = message.get("user") or message.get("bot_id") or "unknown"
-            return {
-                "message_ts": ts,
-                "author": author,
-                "text": message.get("text", ""),
-                "message_at": at.isoformat(),
-            }
-    return None
+        if event.get("reaction") == ids.PIN_REACTION and item.get("type") == "message":
+            service.unpin_message(item["channel"], item["ts"], event["user"], f"event:{body['event_id']}")

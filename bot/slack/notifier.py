@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from slack_sdk import WebClient
@@ -14,17 +14,18 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.web import SlackResponse
 
 from bot.core import events as ev
 from bot.core.alerts import AlertGroup
 from bot.core.audience import Destination
-from bot.core.naming import channel_name_for
+from bot.core.errors import ChannelBusy
 from bot.core.owed import Owed, StepKind
 from bot.core.policy import Policy
 from bot.core.state import IncidentState
-from bot.errors import ChannelBusy
 from bot.render.renderer import clip
 from bot.render.views import Messages
+from bot.slack.naming import channel_name_for
 from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class SlackNotifier:
         self.policy = policy
         self.pacer = pacer
 
-    def _post(self, channel: str, **kwargs: Any):
+    def _post(self, channel: str, **kwargs: Any) -> SlackResponse:
         """chat.postMessage, paced per channel so the bot stays under Slack's limit. A channel
         backed up for longer than MAX_PACING_WAIT (say, the announcement channel during a storm of
         incidents) defers the step instead of holding a worker that other incidents need."""
@@ -83,7 +84,7 @@ class SlackNotifier:
             raise ChannelBusy(f"{channel} is at Slack's posting limit")
         return self.client.chat_postMessage(channel=channel, **kwargs)
 
-    def perform(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def perform(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         """Do one owed step at the destination the core chose; say what Slack gave back."""
         match step.kind:
             case StepKind.CREATE_CHANNEL:
@@ -111,14 +112,14 @@ class SlackNotifier:
             case _:
                 assert_never(step.kind)
 
-    def _post_to(self, destination: Destination, **kwargs: Any):
+    def _post_to(self, destination: Destination, **kwargs: Any) -> SlackResponse:
         if destination.channel is None:
             raise RuntimeError(f"no address for {destination.audience}")
         return self._post(destination.channel, thread_ts=destination.thread_ts, **kwargs)
 
-    def _create_channel(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _create_channel(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         for attempt in range(MAX_NAME_ATTEMPTS):
-            name = channel_name_for(state.number, state.title, self.policy.channel_prefix, attempt)
+            name = channel_name_for(state.number, state.facts.title, self.policy.channel_prefix, attempt)
             try:
                 response = self.client.conversations_create(name=name, is_private=state.private)
             except SlackApiError as exc:
@@ -126,13 +127,13 @@ class SlackNotifier:
                     continue
                 raise
             channel = response["channel"]
-            return ev.CHANNEL_CREATED, {"channel_id": channel["id"], "name": channel["name"]}
+            return ev.SlackChannelCreated(channel_id=channel["id"], name=channel["name"])
         raise RuntimeError(f"{state.key}: every channel name tried was taken")
 
-    def _invite(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _invite(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         result = "invited"
         try:
-            self.client.conversations_invite(channel=state.channel_id, users=step.user)
+            self.client.conversations_invite(channel=_address(step), users=step.user)
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error not in FINAL_INVITE_ERRORS:
@@ -140,76 +141,73 @@ class SlackNotifier:
             result = error
             if error != "already_in_channel":
                 log.warning("%s: could not invite %s: %s", state.key, step.user, error)
-        return ev.MEMBER_INVITED, {"user": step.user, "result": result}
+        return ev.SlackMemberInvited(user=step.user, result=result)
 
-    def _set_topic(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _set_topic(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         topic = clip(self.messages.topic(state), MAX_TOPIC)
-        self.client.conversations_setTopic(channel=state.channel_id, topic=topic)
-        return ev.TOPIC_SET, {"for_seq": step.seq, "topic": topic}
+        self.client.conversations_setTopic(channel=_address(step), topic=topic)
+        return ev.SlackTopicSet(for_seq=step.seq, topic=topic)
 
-    def _post_summary(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _post_summary(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         response = self._post_to(
             step.destination,
             text=self.messages.summary_text(state),
             blocks=self.messages.summary_blocks(state, now),
         )
-        return ev.SUMMARY_POSTED, {
-            "channel_id": response["channel"],
-            "ts": response["ts"],
-            "for_seq": step.seq,
-        }
+        return ev.SlackSummaryPosted(channel_id=response["channel"], ts=response["ts"], for_seq=step.seq)
 
-    def _pin_summary(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _pin_summary(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
+        ts = _summary_ts(state)
         try:
-            self.client.pins_add(channel=state.summary_channel, timestamp=state.summary_ts)
+            self.client.pins_add(channel=_address(step), timestamp=ts)
         except SlackApiError as exc:
             if exc.response.get("error") != "already_pinned":
                 raise
-        return ev.SUMMARY_PINNED, {"ts": state.summary_ts}
+        return ev.SlackSummaryPinned(ts=ts)
 
-    def _update_summary(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _update_summary(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         self.client.chat_update(
-            channel=state.summary_channel,
-            ts=state.summary_ts,
+            channel=_address(step),
+            ts=_summary_ts(state),
             text=self.messages.summary_text(state),
             blocks=self.messages.summary_blocks(state, now),
         )
-        return ev.SUMMARY_UPDATED, {"for_seq": step.seq}
+        return ev.SlackSummaryUpdated(for_seq=step.seq)
 
-    def _announce(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _announce(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         response = self._post_to(
             step.destination,
             text=self.messages.announcement_text(state),
             blocks=self.messages.announcement_blocks(state),
             unfurl_links=False,
         )
-        return ev.ANNOUNCEMENT_POSTED, {"channel_id": response["channel"], "ts": response["ts"]}
+        return ev.SlackAnnouncementPosted(channel_id=response["channel"], ts=response["ts"])
 
-    def _post_in_channel(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _post_in_channel(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         response = self._post_to(step.destination, text=self._entry(step, state))
-        return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
+        return ev.SlackChannelMessagePosted(for_seq=step.seq, ts=response["ts"])
 
-    def _post_in_thread(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _post_in_thread(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         response = self._post_to(step.destination, text=self._entry(step, state))
-        return ev.THREAD_REPLY_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
+        return ev.SlackThreadReplyPosted(for_seq=step.seq, ts=response["ts"])
 
-    def _post_notice(self, step: Owed, state: IncidentState, now: datetime) -> tuple[str, dict[str, Any]]:
+    def _post_notice(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         notice = state.event(step.seq)
         response = self._post_to(step.destination, text=self.messages.notice(notice, state))
-        return ev.CHANNEL_MESSAGE_POSTED, {"for_seq": step.seq, "ts": response["ts"]}
+        return ev.SlackChannelMessagePosted(for_seq=step.seq, ts=response["ts"])
 
-    def _publish_postmortem(
-        self, step: Owed, state: IncidentState, now: datetime
-    ) -> tuple[str, dict[str, Any]]:
+    def _publish_postmortem(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         """Upload the Markdown as a new file (files.getUploadURLExternal -> upload -> complete).
         A regenerated postmortem is a new version; the earlier file is left, and the comment says so."""
-        version = state.event(step.seq).data["version"]
+        request = state.event(step.seq).payload
+        assert isinstance(request, ev.PostmortemRequested)
+        version = request.version
         markdown = self.messages.postmortem(state)
         comment = f"Postmortem for {state.key}, version {version}."
         if version > 1:
             comment += f" It supersedes version {version - 1}."
         response = self.client.files_upload_v2(
-            channel=state.channel_id,
+            channel=state.slack.channel_id,
             content=markdown,
             filename=f"{state.key}-postmortem-v{version}.md",
             title=f"{state.key} postmortem (v{version})",
@@ -217,12 +215,24 @@ class SlackNotifier:
         )
         file_id = response["files"][0]["id"] if response.get("files") else response["file"]["id"]
         digest = hashlib.sha256(markdown.encode()).hexdigest()
-        return ev.POSTMORTEM_PUBLISHED, {
-            "for_seq": step.seq,
-            "version": version,
-            "file_id": file_id,
-            "sha256": digest,
-        }
+        return ev.SlackPostmortemPublished(for_seq=step.seq, version=version, file_id=file_id, sha256=digest)
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """A modal, opened while the trigger is fresh (Slack allows 3 seconds)."""
+        self.client.views_open(trigger_id=trigger_id, view=view)
+
+    def fetch_message(self, channel: str, ts: str) -> ev.MessagePinned | None:
+        """The message a 📌 reaction is on: its author, text and own time (from its ts)."""
+        response = self.client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
+        for message in response.get("messages", []):
+            if message.get("ts") == ts:
+                return ev.MessagePinned(
+                    message_ts=ts,
+                    author=message.get("user") or message.get("bot_id") or "unknown",
+                    text=message.get("text", ""),
+                    message_at=datetime.fromtimestamp(float(ts), tz=UTC),
+                )
+        return None
 
     def post_triage(self, group: AlertGroup, destination: Destination) -> None:
         """A ticket-grade alert group: shown in the triage channel, no incident."""
@@ -230,6 +240,19 @@ class SlackNotifier:
 
     def _entry(self, step: Owed, state: IncidentState) -> str:
         event = state.event(step.seq)
-        if event.type == ev.NOTICE_DUE:
+        if isinstance(event.payload, ev.NoticeDue):
             return self.messages.notice(event, state)
         return self.messages.timeline_entry(event, state)
+
+
+def _address(step: Owed) -> str:
+    """The channel the core chose for this step (the incident channel exists by now)."""
+    if step.destination.channel is None:
+        raise RuntimeError(f"{step.kind}: no channel to send it to yet")
+    return step.destination.channel
+
+
+def _summary_ts(state: IncidentState) -> str:
+    if state.slack.summary_ts is None:
+        raise RuntimeError(f"{state.key}: the summary was not posted yet")
+    return state.slack.summary_ts

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
-from bot.core.events import Event, NewEvent
+from bot.core.errors import ConcurrencyConflict, DuplicateDelivery
+from bot.core.events import Event, EventType, NewEvent, from_json, to_json
 from bot.core.state import IncidentState, replay
-from bot.errors import ConcurrencyConflict, DuplicateDelivery
 from bot.store.db import WRITE, UTCDateTime
 
 
@@ -63,12 +63,12 @@ class LeaseRow(SQLModel, table=True):
 
 def head_of(state: IncidentState, slack_owed: bool, next_due_at: datetime | None = None) -> dict[str, Any]:
     return {
-        "title": state.title,
-        "severity": state.severity,
-        "status": state.status,
+        "title": state.facts.title,
+        "severity": state.facts.severity,
+        "status": state.facts.status,
         "commander": state.commander,
-        "channel_id": state.channel_id,
-        "declared_at": state.declared_at,
+        "channel_id": state.slack.channel_id,
+        "declared_at": state.facts.declared_at,
         "last_seq": state.last_seq,
         "slack_owed": slack_owed,
         "next_due_at": next_due_at,
@@ -154,14 +154,14 @@ class EventStore:
         with self.engine.connect() as conn:
             return conn.execute(text("SELECT 1")).scalar() == 1
 
-    def load(self, incident: int, types: Collection[str] | None = None) -> list[Event]:
+    def load(self, incident: int, types: Collection[EventType] | None = None) -> list[Event]:
         if types is not None:
             return self.load_many([incident], types)[incident]
         with self.engine.connect() as conn:
-            return [Event(*row) for row in conn.execute(LOAD_EVENTS, {"b_incident": incident})]
+            return [_event(row) for row in conn.execute(LOAD_EVENTS, {"b_incident": incident})]
 
     def load_many(
-        self, incidents: Sequence[int], types: Collection[str] | None = None, chunk: int = 500
+        self, incidents: Sequence[int], types: Collection[EventType] | None = None, chunk: int = 500
     ) -> dict[int, list[Event]]:
         """Several incidents' logs in a few queries (the heartbeat reads hundreds at once),
         optionally only events of the given types."""
@@ -172,9 +172,9 @@ class EventStore:
                     EVENTS.c.incident.in_(list(incidents[start : start + chunk]))
                 )
                 if types is not None:
-                    query = query.where(EVENTS.c.type.in_(sorted(types)))
+                    query = query.where(EVENTS.c.type.in_(sorted(t.TYPE for t in types)))
                 for row in conn.execute(query.order_by(EVENTS.c.incident, EVENTS.c.seq)):
-                    logs[row.incident].append(Event(*row))
+                    logs[row.incident].append(_event(row))
         return logs
 
     @contextmanager
@@ -198,7 +198,7 @@ class EventStore:
             try:
                 with self._write() as conn:
                     number = self._next_number(conn)
-                    event = Event(number, 1, new.type, new.actor, new.at, dict(new.data))
+                    event = Event.stored(new, number, 1)
                     if source:
                         conn.execute(
                             insert(DELIVERIES).values(key=source, incident=number, alert_group=alert_group)
@@ -250,10 +250,7 @@ class EventStore:
         next_due_at: datetime | None = None,
     ) -> list[Event]:
         """Append after `expected_seq`; raise ConcurrencyConflict if another writer got there first."""
-        events = [
-            Event(incident, expected_seq + i, e.type, e.actor, e.at, dict(e.data))
-            for i, e in enumerate(new, 1)
-        ]
+        events = [Event.stored(e, incident, expected_seq + i) for i, e in enumerate(new, 1)]
         try:
             with self._write() as conn:
                 conn.execute(INSERT_EVENTS, [_row(e) for e in events])
@@ -357,5 +354,11 @@ def _row(event: Event) -> dict[str, Any]:
         "type": event.type,
         "actor": event.actor,
         "at": event.at,
-        "data": event.data,
+        "data": to_json(event.payload),
     }
+
+
+def _event(row: Any) -> Event:
+    """A stored row as a typed event: the JSON payload is read here, at the store's edge."""
+    incident, seq, type_name, actor, at, data = row
+    return Event(incident, seq, actor, at, from_json(type_name, data))

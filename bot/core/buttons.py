@@ -1,0 +1,45 @@
+"""The summary's buttons: the same rules as the slash commands, and which modal a button opens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.core.commands import Command
+from bot.core.decide import TransitionRefused, check_may_close
+from bot.core.errors import UserError
+from bot.core.policy import Policy
+from bot.core.state import IncidentState
+
+Modal = Literal["update", "mitigate", "resolve"]
+ACTIONS = ("ack", "update", "severity", "mitigate", "resolve")
+
+
+@dataclass(frozen=True)
+class Press:
+    """A pressed button either runs a command (as if typed) or opens a modal."""
+
+    command: Command | None = None
+    modal: Modal | None = None
+
+
+def decide_press(state: IncidentState, action: str, actor: str, policy: Policy, value: str | None) -> Press:
+    if action == "ack":
+        return Press(Command("ack", incident=state.number))
+    if action == "severity":
+        severity = (value or "").lower()
+        if severity not in policy.severity_names:
+            raise UserError(f"`{severity}` is not a severity here.")
+        return Press(Command("severity", incident=state.number, severity=severity))
+    if state.is_resolved:
+        raise TransitionRefused(f"{state.key} is already resolved; there is nothing to {action}.")
+    if action == "update":
+        return Press(modal="update")
+    if action == "mitigate":
+        if state.facts.status == "mitigated":
+            raise TransitionRefused(f"{state.key} is already mitigated.")
+        return Press(modal="mitigate")
+    if action == "resolve":
+        check_may_close(state, actor, "resolve", policy)
+        return Press(modal="resolve")
+    raise ValueError(f"unknown action {action!r}")

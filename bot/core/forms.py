@@ -1,0 +1,84 @@
+"""What a submitted modal means: the command it runs and the fields it adds, or inline errors.
+
+Pure: the Slack adapter hands in `{block_id: value}`; every rule about what a form must hold
+lives here, so a modal and its slash command are decided the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.commands import Command, check_title
+from bot.core.errors import FormErrors, UserError
+from bot.core.policy import Policy
+
+
+@dataclass(frozen=True)
+class FormCommand:
+    """A form turned into a command, with the event fields only a form carries."""
+
+    command: Command
+    extra: Mapping[str, Any]
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    return str(form.get(name) or "").strip()
+
+
+def declare_form(form: Mapping[str, Any], actor: str, policy: Policy) -> FormCommand:
+    title = " ".join(_text(form, "title").split())
+    errors = {}
+    try:
+        check_title(title)
+    except UserError as exc:
+        errors["title"] = exc.message
+    severity = form.get("severity") or policy.default_severity
+    if severity not in policy.severity_names:
+        errors["severity"] = "Choose one of the severities."
+    if errors:
+        raise FormErrors(errors)
+    details = {
+        "commander": form.get("commander") or actor,
+        "impact": form.get("impact") or None,
+        "private": "private" in (form.get("private") or []),
+    }
+    return FormCommand(Command("declare", severity=severity, text=title), details)
+
+
+def update_form(number: int, form: Mapping[str, Any]) -> FormCommand:
+    message = _text(form, "message")
+    if not message:
+        raise FormErrors({"message": "Say what changed and what happens next."})
+    command = Command("update", incident=number, status=form.get("status"), text=message)
+    return FormCommand(command, {"impact": form.get("impact") or None})
+
+
+def mitigate_form(number: int, form: Mapping[str, Any]) -> FormCommand:
+    note = _text(form, "note")
+    if not note:
+        raise FormErrors({"note": "Say what stopped the impact."})
+    return FormCommand(Command("mitigate", incident=number, text=note), {})
+
+
+def resolve_form(number: int, form: Mapping[str, Any], now: datetime) -> FormCommand:
+    summary = _text(form, "summary")
+    errors = {} if summary else {"summary": "Give a one-line summary of what fixed it."}
+    ended_at = None
+    date, time_of_day = form.get("ended_date"), form.get("ended_time")
+    if bool(date) != bool(time_of_day):
+        errors["ended_time" if date else "ended_date"] = "Give both the day and the time, or neither."
+    elif date:
+        ended_at = datetime.fromisoformat(f"{date}T{time_of_day}:00+00:00")
+        if ended_at > now:
+            errors["ended_date"] = "The impact cannot have ended in the future."
+    if errors:
+        raise FormErrors(errors)
+    extra = {"root_cause": form.get("root_cause") or None, "impact_ended_at": ended_at}
+    return FormCommand(Command("resolve", incident=number, text=summary), extra)
+
+
+# Where each modal shows an error that belongs to no one field (the incident was resolved meanwhile).
+FIRST_FIELD = {"declare": "title", "update": "message", "mitigate": "note", "resolve": "summary"}

@@ -1,0 +1,48 @@
+"""Which use case a parsed `/incident` command is, and which incident it is about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.core.commands import Command
+from bot.core.errors import UserError
+
+
+class Route(StrEnum):
+    HELP = "help"
+    LIST = "list"
+    DECLARE = "declare"
+    METRICS = "metrics"
+    MY_ACTIONS = "my_actions"  # `action list mine` outside an incident channel: across incidents
+    STATUS = "status"
+    ACTION_LIST = "action_list"  # one incident's items (`mine` inside its channel: yours only)
+    CHANGE = "change"  # everything that appends to an incident's log
+
+
+@dataclass(frozen=True)
+class Routed:
+    route: Route
+    incident: int | None = None
+
+
+_NO_INCIDENT = {"help": Route.HELP, "list": Route.LIST, "declare": Route.DECLARE, "metrics": Route.METRICS}
+
+
+def route(command: Command, in_channel: int | None) -> Routed:
+    """`in_channel` is the incident whose channel the command was typed in, if any."""
+    if command.verb in _NO_INCIDENT:
+        return Routed(_NO_INCIDENT[command.verb])
+    if command.verb == "action" and command.sub == "mine" and command.incident is None and in_channel is None:
+        return Routed(Route.MY_ACTIONS)
+    number = command.incident if command.incident is not None else in_channel
+    if number is None:
+        raise UserError(
+            f"This isn't an incident channel, so name the incident: `/incident {command.verb} INC-3 …`. "
+            "`/incident list` shows the open ones."
+        )
+    if command.verb == "status":
+        return Routed(Route.STATUS, number)
+    if command.verb == "action" and command.sub in ("list", "mine"):
+        return Routed(Route.ACTION_LIST, number)
+    return Routed(Route.CHANGE, number)

@@ -1,0 +1,121 @@
+"""What every use case shares: the incident log (load -> decide -> append) and the ports it talks to."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from bot.core import events as ev
+from bot.core.errors import ConcurrencyConflict, UserError
+from bot.core.events import Event, NewEvent
+from bot.core.owed import Owed, owed_slack_work
+from bot.core.policy import Policy
+from bot.core.schedule import next_due_at
+from bot.core.state import IncidentState, replay
+from bot.render.views import Messages
+from bot.store.event_store import EventStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+MAX_CONFLICT_RETRIES = 10
+# Renewed before every Slack step; a process that dies holding it blocks that incident this long.
+SYNC_LEASE = timedelta(seconds=30)
+SCHEDULER_LEASE = "scheduler"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SlackPort(Protocol):
+    """The Slack transport: performs one owed step and says what happened (ids, timestamps), and
+    reads the message a 📌 reaction is on."""
+
+    def perform(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload: ...
+
+    def fetch_message(self, channel: str, ts: str) -> ev.MessagePinned | None: ...
+
+
+AfterSync = Callable[[IncidentState | None], str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to answer the person, and which incident (if any) now owes Slack work."""
+
+    reply: str
+    incident: int | None = None
+    open_view: dict[str, Any] | None = None  # a modal to open with the request's trigger_id
+    # Something to tell the person once the incident's Slack work is done (the channel link).
+    after_sync: AfterSync | None = None
+
+    @property
+    def declared(self) -> bool:
+        return self.after_sync is not None
+
+
+class ServiceBase:
+    def __init__(
+        self,
+        store: EventStore,
+        policy: Policy,
+        messages: Messages,
+        clock: Clock = utc_now,
+        instance_id: str | None = None,
+        slack: SlackPort | None = None,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.messages = messages
+        self.clock = clock
+        self.slack = slack
+        # Names this process in leases, so two `serve` processes never do the same work.
+        self.instance_id = instance_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def _events_of(self, number: int) -> list[Event]:
+        events = self.store.load(number)
+        if not events:
+            raise UserError(f"There is no INC-{number}. `/incident list` shows the open incidents.")
+        return events
+
+    def state_of(self, number: int) -> IncidentState:
+        return replay(self._events_of(number))
+
+    def _append_decided(
+        self, number: int, decide_events: Callable[[IncidentState], list[NewEvent]]
+    ) -> IncidentState | None:
+        """Load, decide on the current state, append. If another writer appended first, reload and
+        decide again. Returns the state after appending, or None when nothing was decided."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            state = self.state_of(number)
+            new = decide_events(state)
+            if not new:
+                return None
+            try:
+                return self._append_to(state, new)
+            except ConcurrencyConflict:
+                continue
+        raise ConcurrencyConflict(f"INC-{number} is changing too fast; try again")
+
+    def _append_to(self, state: IncidentState, new: list[NewEvent]) -> IncidentState:
+        """Append `new` after the events `state` was folded from, and fold them into it (no second
+        replay). On ConcurrencyConflict `state` is spoilt: the caller reloads."""
+        expected = state.last_seq
+        for i, event in enumerate(new, 1):
+            state.apply(Event.stored(event, state.number, expected + i))
+        owed = bool(owed_slack_work(state, self.policy))
+        self.store.append(state.number, expected, new, state, owed, next_due_at(state, self.policy))
+        return state
+
+    def _record_decided(
+        self, number: int, decide_events: Callable[[IncidentState, datetime], list[NewEvent]]
+    ) -> int | None:
+        appended = self._append_decided(number, lambda state: decide_events(state, self.clock()))
+        return number if appended is not None else None

@@ -1,0 +1,178 @@
+"""What people do: `/incident` commands, the summary's buttons, submitted modals, Join and 📌."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core import forms
+from bot.core.buttons import decide_press
+from bot.core.commands import Command, parse_command
+from bot.core.decide import Decision, decide, decide_declare, decide_join, decide_pin, decide_unpin
+from bot.core.errors import DuplicateDelivery
+from bot.core.events import Event, NewEvent
+from bot.core.routing import Route, route
+from bot.core.schedule import next_due_at
+from bot.core.state import IncidentState, replay
+from bot.service.base import Outcome
+from bot.service.reads import Reads, item_rows
+from bot.slack.naming import channel_name_for
+
+log = logging.getLogger(__name__)
+
+
+class Commands(Reads):
+    # Slash commands -----------------------------------------------------------------------
+
+    def handle_command(self, text: str, actor: str, channel_id: str | None) -> Outcome:
+        """Run one `/incident` command; raises UserError for anything the person should fix."""
+        command = parse_command(text, self.policy.severity_names)
+        now = self.clock()
+        in_channel = self.store.incident_for_channel(channel_id) if channel_id else None
+        routed = route(command, in_channel)
+        match routed.route:
+            case Route.HELP:
+                return Outcome(self.messages.help())
+            case Route.LIST:
+                return Outcome(self.messages.incident_list(self.open_incidents(actor, channel_id), now))
+            case Route.DECLARE:
+                return self._declare(command, actor, now, channel_id)
+            case Route.METRICS:
+                since = now - timedelta(days=command.days or 30)
+                return Outcome(self.messages.metrics(self.metrics(since, now)))
+            case Route.MY_ACTIONS:
+                items, hidden = self.open_items_of(actor, now)
+                return Outcome(self.messages.action_list(items, "", mine=True, hidden=hidden))
+        number = routed.incident
+        assert number is not None
+        self.check_may_see(number, actor, channel_id)
+        if routed.route is Route.STATUS:
+            return Outcome(self.messages.status(self.state_of(number), now), number)
+        if routed.route is Route.ACTION_LIST:
+            state = self.state_of(number)
+            mine = command.sub == "mine"
+            items = item_rows(state, now, only_owner=actor if mine else None)
+            return Outcome(self.messages.action_list(items, state.key, mine=mine), number)
+        return self._change(number, command, actor, now)
+
+    def _declare(
+        self, command: Command, actor: str, now: datetime, channel_id: str | None, **details: Any
+    ) -> Outcome:
+        if not command.text:
+            return Outcome("", open_view=self.messages.declare_modal(actor, channel_id))
+        (declared,) = decide_declare(command, actor, now, self.policy, channel_id, **details)
+        first = Event.stored(declared, 0, 1)
+        try:
+            event = self.store.declare(
+                declared, next_due_at(replay([first]), self.policy), declared.payload.source
+            )
+        except DuplicateDelivery as dup:
+            return Outcome(f"That was already declared as INC-{dup.incident}.", dup.incident)
+        state = replay([event])
+        name = channel_name_for(state.number, state.facts.title, self.policy.channel_prefix)
+        return Outcome(
+            self.messages.declared_reply(state, name), state.number, after_sync=self.channel_ready_text
+        )
+
+    def channel_ready_text(self, state: IncidentState | None) -> str:
+        if state is None or state.slack.channel_id is None:
+            return (
+                "Slack is slow to create the incident channel; I'll keep trying and announce it when it's up."
+            )
+        return self.messages.channel_ready(state)
+
+    def _change(
+        self, number: int, command: Command, actor: str, now: datetime, extra: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        decision = Decision()
+
+        def decide_now(state: IncidentState) -> list[NewEvent]:
+            nonlocal decision  # the reply of the decision that was finally appended
+            decision = decide(state, command, actor, now, self.policy, extra)
+            return decision.events
+
+        self._append_decided(number, decide_now)
+        return Outcome(decision.reply, number)
+
+    # Buttons and modals -------------------------------------------------------------------
+
+    def press(self, action: str, number: int, actor: str, value: str | None = None) -> Outcome:
+        """A button or select on the summary: the same decisions as the slash commands."""
+        self.check_may_see(number, actor, None)
+        state = self.state_of(number)
+        pressed = decide_press(state, action, actor, self.policy, value)
+        if pressed.command is not None:
+            return self._change(number, pressed.command, actor, self.clock())
+        modal = {
+            "update": self.messages.update_modal,
+            "mitigate": self.messages.mitigate_modal,
+            "resolve": self.messages.resolve_modal,
+        }[pressed.modal or "update"]
+        return Outcome("", number, open_view=modal(state))
+
+    def submit_declare(self, form: dict[str, Any], actor: str, origin: str | None, source: str) -> Outcome:
+        submitted = forms.declare_form(form, actor, self.policy)
+        return self._declare(submitted.command, actor, self.clock(), origin, source=source, **submitted.extra)
+
+    def submit_update(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
+        return self._submit(number, forms.update_form(number, form), actor, source)
+
+    def submit_mitigate(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
+        return self._submit(number, forms.mitigate_form(number, form), actor, source)
+
+    def submit_resolve(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
+        return self._submit(number, forms.resolve_form(number, form, self.clock()), actor, source)
+
+    def _submit(self, number: int, submitted: forms.FormCommand, actor: str, source: str) -> Outcome:
+        extra = {**submitted.extra, "source": source}
+        return self._change(number, submitted.command, actor, self.clock(), extra)
+
+    # Join channel, and the timeline from the channel ----------------------------------------
+
+    def join(self, number: int, actor: str) -> Outcome:
+        """Join channel on the announcement: recorded, then the invite is owed like any other."""
+        self.check_may_see(number, actor, None)
+        decision = Decision()
+
+        def decide_now(state: IncidentState) -> list[NewEvent]:
+            nonlocal decision
+            decision = decide_join(state, actor, self.clock())
+            return decision.events
+
+        self._append_decided(number, decide_now)
+        if not decision.events:
+            state = self.state_of(number)
+            return Outcome(self.messages.joined(state, already=True), number)
+        return Outcome("", number, after_sync=lambda state: self._joined_text(state, actor))
+
+    def _joined_text(self, state: IncidentState | None, actor: str) -> str:
+        if state is None or actor not in state.slack.in_channel:
+            return "Slack is slow right now; you will be invited to the channel in a moment."
+        return self.messages.joined(state, already=False)
+
+    def pin_reaction(self, channel_id: str, message_ts: str, actor: str, source: str) -> int | None:
+        """📌 on a message in an incident channel: put it on that incident's timeline (once)."""
+        number = self.store.incident_for_channel(channel_id)
+        if number is None or self.slack is None:
+            return None
+        message = self.slack.fetch_message(channel_id, message_ts)
+        if message is None:
+            log.info(
+                "pinned message %s in %s not found (a thread reply?); not on the timeline",
+                message_ts,
+                channel_id,
+            )
+            return None
+        pinned = replace(message, source=source)
+        return self._record_decided(number, lambda state, now: decide_pin(state, pinned, actor, now))
+
+    def unpin_message(self, channel_id: str, message_ts: str, actor: str, source: str) -> int | None:
+        number = self.store.incident_for_channel(channel_id)
+        if number is None:
+            return None
+        return self._record_decided(
+            number, lambda state, now: decide_unpin(state, message_ts, actor, now, source)
+        )

@@ -1,0 +1,83 @@
+"""Reading incidents: lists, status, metrics, postmortems and action items, as the reader may see them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.core import events as ev
+from bot.core.audience import may_see
+from bot.core.decide import NotAllowed
+from bot.core.events import MEMBERSHIP_TYPES, METRICS_TYPES
+from bot.core.metrics import Metrics, compute_metrics
+from bot.core.postmortem import action_rows
+from bot.core.state import IncidentState, replay
+from bot.render.views import HeadView
+from bot.service.base import ServiceBase
+
+
+def item_rows(state: IncidentState, now: datetime, only_owner: str | None = None) -> list[dict[str, Any]]:
+    rows = [vars(row) | {"incident": state.key} for row in action_rows(state, now.date().isoformat())]
+    return [r for r in rows if only_owner is None or r["owner"] == only_owner]
+
+
+class Reads(ServiceBase):
+    def postmortem_markdown(self, number: int) -> str:
+        return self.messages.postmortem(self.state_of(number))
+
+    def metrics(self, since: datetime, now: datetime) -> Metrics:
+        # Slack bookkeeping and notices change no figure, so they are not read.
+        logs = self.store.load_many(self.store.declared_since(since), types=METRICS_TYPES)
+        states = [replay(events) for events in logs.values() if events]
+        return compute_metrics(states, since, now, dict(self.policy.services))
+
+    def open_items_of(self, owner: str, now: datetime) -> tuple[list[dict[str, Any]], int]:
+        """Open action items owned by `owner`, across every incident; and how many more are on
+        private incidents `owner` is not a member of (counted, not shown)."""
+        types = MEMBERSHIP_TYPES | {ev.ActionItemAdded, ev.ActionItemDone}
+        logs = self.store.load_many(self.store.numbers(), types=types)
+        rows: list[dict[str, Any]] = []
+        hidden = 0
+        for events in logs.values():
+            state = replay(events)
+            mine = [r for r in item_rows(state, now, only_owner=owner) if r["status"] != "done"]
+            if may_see(state, owner):
+                rows += mine
+            else:
+                hidden += len(mine)
+        return rows, hidden
+
+    def check_may_see(self, number: int, actor: str, channel_id: str | None) -> None:
+        """Refuse, saying it is private, someone outside a private incident who names it."""
+        state = replay(self.store.load(number, types=MEMBERSHIP_TYPES) or self._events_of(number))
+        if not may_see(state, actor, channel_id):
+            raise NotAllowed(self.messages.private_refusal(state))
+
+    def open_incidents(self, viewer: str, from_channel: str | None = None) -> list[HeadView]:
+        """Open incidents as `viewer` may see them: a private one they are not in is listed as
+        hidden, without its title or people."""
+        heads = self.store.heads(open_only=True)
+        logs = self.store.load_many([h.number for h in heads], types=MEMBERSHIP_TYPES)
+        out = []
+        for h in heads:
+            events = logs.get(h.number) or []
+            hidden = bool(events) and not may_see(replay(events), viewer, from_channel)
+            out.append(
+                HeadView(
+                    f"INC-{h.number}",
+                    "" if hidden else h.title,
+                    h.severity,
+                    h.status,
+                    None if hidden else h.commander,
+                    None if hidden else h.channel_id,
+                    h.declared_at,
+                    hidden=hidden,
+                )
+            )
+        return out
+
+    def incident_for_channel(self, channel_id: str) -> int | None:
+        return self.store.incident_for_channel(channel_id)
+
+    def channel_of(self, number: int) -> str | None:
+        return self.state_of(number).slack.channel_id

@@ -1,0 +1,51 @@
+"""Scheduled notices: what is due is decided from the log, recorded, then posted like any step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core.events import SCHEDULE_TYPES
+from bot.core.schedule import decide_notices, next_due_at
+from bot.core.state import replay
+from bot.service.base import SCHEDULER_LEASE, ServiceBase
+
+
+class Schedule(ServiceBase):
+    def hold_scheduler_lease(self, ttl: timedelta) -> bool:
+        """True while this process is the one that does scheduled work (renewed each heartbeat)."""
+        return self.store.try_lease(SCHEDULER_LEASE, self.instance_id, self.clock(), ttl)
+
+    def find_due_work(self, now: datetime) -> list[int]:
+        """Incidents with a notice due at `now`."""
+        return self._with_notices_due(self.store.due_for_schedule(now), now)
+
+    def _with_notices_due(self, candidates: list[int], now: datetime) -> list[int]:
+        """Of the incidents the index says are due, those the due-work rules agree about, judged
+        on just the events the rules read (what people did and notices already decided)."""
+        logs = self.store.load_many(candidates, types=SCHEDULE_TYPES)
+        return [
+            n for n, events in logs.items() if events and decide_notices(replay(events), self.policy, now)
+        ]
+
+    def run_schedule(self) -> list[int]:
+        """Record every notice due now; return the incidents that now owe Slack a post."""
+        now = self.clock()
+        candidates = self.store.due_for_schedule(now)
+        due = set(self._with_notices_due(candidates, now))
+        for number in candidates:
+            if number not in due:
+                # The cached due time was early (e.g. the cadence changed): refresh it.
+                state = self.state_of(number)
+                self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
+        touched = []
+        for number in sorted(due):
+            # Decided again on the full log: what is written is decided on the whole truth.
+            if self._append_decided(number, lambda state: decide_notices(state, self.policy, now)):
+                touched.append(number)
+        return touched
+
+    def refresh_schedule(self) -> None:
+        """Recompute every incident's next due time, e.g. after the cadence config changed."""
+        for number in self.store.numbers():
+            state = self.state_of(number)
+            self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
