@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.core import events as ev
+from bot.local_slack import LocalSlack as FakeSlack  # the old name until this file's rewrite lands
+from bot.local_slack import SlackRequestSender
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.slack_requests import SlackRequestSender
 from tests.harness import ALICE, BOB, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
