@@ -7,7 +7,7 @@ Run from the repository root (the venv has the project installed):
 
 What it measures, all over real HTTP on 127.0.0.1:
 
-* our bot (``bot.server.build_bot`` + waitress ``ServerThread``) talking to ``FakeSlack`` that adds
+* our bot (``bot.server.build_bot`` + waitress ``ServerThread``) talking to ``LocalSlack`` that adds
   ``--latency`` seconds (default 0.1) to every Web API call, on a fresh SQLite file in a temp dir
   (or ``--database-url``, e.g. a throwaway PostgreSQL database); the bot paces posts per channel at
   ``--posts-per-second`` (default 50, as the tests do: at Slack's real 1/s every declare's
@@ -50,9 +50,8 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.core.policy import Policy
+from bot.local_slack import LocalSlack, SlackRequestSender
 from bot.server import EVENTS_PATH, Bot, ServerThread, build_bot
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.slack_requests import SlackRequestSender
 
 LEVELS = (1, 10, 50)
 DEFAULT_ROUNDS = {1: 100, 10: 10, 50: 3}
@@ -105,7 +104,7 @@ class Target:
     sender_for: Callable[[], SlackRequestSender]
 
 
-def build_bare(fake: FakeSlack, secret: str) -> tuple[ServerThread, ThreadPoolExecutor]:
+def build_bare(fake: LocalSlack, secret: str) -> tuple[ServerThread, ThreadPoolExecutor]:
     executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="bare-listener")
     app = App(
         client=WebClient(token=fake.token, base_url=fake.base_url),
@@ -121,7 +120,7 @@ def build_bare(fake: FakeSlack, secret: str) -> tuple[ServerThread, ThreadPoolEx
     return ServerThread(SlackRequestHandler(app, path=EVENTS_PATH)).start(), executor
 
 
-def run_round(target: Target, fake: FakeSlack, general: str, concurrency: int, label: str) -> list[Sample]:
+def run_round(target: Target, fake: LocalSlack, general: str, concurrency: int, label: str) -> list[Sample]:
     """c threads wait at a barrier, then each sends one declare and times it."""
     senders = [target.sender_for() for _ in range(concurrency)]
     urls = [fake.response_url() for _ in range(concurrency)]
@@ -193,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(database_url: str, rounds_arg: int, latency: float, posts_per_second: float) -> int:
-    fake = FakeSlack(latency=latency).start()
+    fake = LocalSlack(latency=latency).start()
     for user in USERS:
         fake.add_user(user, user.lower())
     general = fake.add_channel("general", members=USERS)

@@ -35,6 +35,7 @@ from bot.core import events as ev  # noqa: E402
 from bot.core.policy import Policy, Schedule  # noqa: E402
 from bot.core.schedule import next_due_at  # noqa: E402
 from bot.core.state import replay  # noqa: E402
+from bot.local_slack import LocalSlack  # noqa: E402
 from bot.render.renderer import Renderer  # noqa: E402
 from bot.render.views import Messages  # noqa: E402
 from bot.service import IncidentService  # noqa: E402
@@ -43,7 +44,6 @@ from bot.slack.pacing import ChannelPacer  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
 from bot.store.event_store import EventStore  # noqa: E402
 from bot.sync_queue import SyncQueue  # noqa: E402
-from bot.testing.fake_slack import FakeSlack  # noqa: E402
 from tests.events import E, N, data_of
 
 CADENCE = timedelta(minutes=15)
@@ -51,7 +51,7 @@ BOT, ALICE = "UBOT0001", "U0ALICE01"
 
 
 def build_incidents(
-    store: EventStore, slack: FakeSlack, policy: Policy, count: int, due_at: datetime
+    store: EventStore, slack: LocalSlack, policy: Policy, count: int, due_at: datetime
 ) -> None:
     announcements = slack.channel_by_name("incidents")
     assert announcements is not None
@@ -105,7 +105,7 @@ def find_due(service: IncidentService, now: datetime) -> int:
     return len(service.find_due_work(now))
 
 
-def update_times(slack: FakeSlack, count: int) -> list[float]:
+def update_times(slack: LocalSlack, count: int) -> list[float]:
     times = []
     for number in range(1, count + 1):
         channel = slack.channel_by_name(f"inc-{number}-bench")
@@ -128,7 +128,7 @@ def main() -> int:
     policy = Policy(
         schedule=Schedule(update_every={"sev1": CADENCE}, ack_timeout=None, postmortem_after=None)
     )
-    with FakeSlack(latency=args.latency, post_rate_per_channel=1.0) as slack:
+    with LocalSlack(latency=args.latency, post_rate_per_channel=1.0) as slack:
         slack.add_user(ALICE, "alice")
         slack.add_user(BOT, "incident-bot", is_bot=True)
         slack.add_channel("incidents", members=[ALICE])

@@ -1,4 +1,4 @@
-"""`incident-bot demo`: a whole incident, played over signed HTTP against a fake Slack on loopback."""
+"""`incident-bot demo`: a whole incident, played over signed HTTP against the local Slack on loopback."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core.policy import DEFAULT_SEVERITIES, Policy, SeverityLevel
+from bot.local_slack import LocalSlack, SlackRequestSender
 from bot.server import ServerThread, build_bot
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.slack_requests import SlackRequestSender
 
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
 SYNC_TIMEOUT = 30
@@ -48,7 +47,7 @@ class DemoClock:
 def run_demo(db_path: str | None = None, out=print) -> int:
     path = Path(db_path) if db_path else Path(tempfile.mkdtemp(prefix="incident-bot-demo-")) / "incidents.db"
     secret = secrets.token_hex(16)
-    with FakeSlack() as slack:
+    with LocalSlack() as slack:
         for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")):
             slack.add_user(user, name)
         general = slack.add_channel("general", members=[ALICE, BOB, CAROL])
@@ -87,7 +86,7 @@ def run_demo(db_path: str | None = None, out=print) -> int:
 
 
 def _play(
-    sender: SlackRequestSender, bot, slack: FakeSlack, general: str, clock: DemoClock, out
+    sender: SlackRequestSender, bot, slack: LocalSlack, general: str, clock: DemoClock, out
 ) -> str | None:
     declare = "declare sev1 API error rate above 5%"
     _send(sender, slack, ALICE, declare, general, "general", out)
@@ -108,7 +107,7 @@ def _play(
 
 
 def _send(
-    sender: SlackRequestSender, slack: FakeSlack, user: str, text: str, channel: str, name: str, out
+    sender: SlackRequestSender, slack: LocalSlack, user: str, text: str, channel: str, name: str, out
 ) -> None:
     reply = sender.slash_command(
         text, user_id=user, channel_id=channel, channel_name=name, response_url=slack.response_url()

@@ -1,4 +1,4 @@
-"""An end-to-end harness: the real bot over HTTP, talking to the strict fake Slack on loopback."""
+"""An end-to-end harness: the real bot over HTTP, talking to the strict local Slack on loopback."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.core.policy import DEFAULT_SEVERITIES, Policy, SeverityLevel
+from bot.local_slack import HttpReply, LocalSlack
 from bot.server import Bot, ServerThread, build_bot
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.slack_requests import HttpReply, SlackRequestSender
+from tests.interaction_sender import InteractionSender
 
 ALICE, BOB, CAROL, ONCALL = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0ONCALL1"
 SYNC_TIMEOUT = 30
@@ -37,10 +37,10 @@ def team_policy(**overrides) -> Policy:
 
 @dataclass
 class Harness:
-    slack: FakeSlack
+    slack: LocalSlack
     bot: Bot
     server: ServerThread
-    sender: SlackRequestSender
+    sender: InteractionSender
     general: str
     announcements: str
 
@@ -77,7 +77,7 @@ class Harness:
 def start_harness(
     database_url: str, scopes: set[str], policy: Policy | None = None, posts_per_second: float = 50.0
 ) -> Harness:
-    slack = FakeSlack(scopes=scopes).start()
+    slack = LocalSlack(scopes=scopes).start()
     for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (ONCALL, "oncall")):
         slack.add_user(user, name)
     general = slack.add_channel("general", members=[ALICE, BOB, CAROL])
@@ -95,5 +95,5 @@ def start_harness(
     )
     bot = build_bot(settings)
     server = ServerThread(bot.wsgi).start()
-    sender = SlackRequestSender(f"{server.url}/slack/events", secret)
+    sender = InteractionSender(f"{server.url}/slack/events", secret)
     return Harness(slack, bot, server, sender, general, announcements)

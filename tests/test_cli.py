@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.fake_slack import FakeSlack
+from bot.local_slack import LocalSlack
 from tests.events import N
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def test_serve_reports_a_broken_template_at_start_up(tmp_path):
 
 def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path):
     """`incident-bot serve --port 0` serves /healthz (200 with the database up) until SIGTERM."""
-    with FakeSlack() as slack:
+    with LocalSlack() as slack:
         env = clean_env(
             SLACK_BOT_TOKEN=slack.token,
             SLACK_SIGNING_SECRET="secret",

@@ -17,10 +17,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.core import events as ev
+from bot.local_slack import LocalSlack, SlackRequestSender
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.slack_requests import SlackRequestSender
 from tests.events import data_of
 from tests.harness import ALICE, BOB, wait_for
 
@@ -85,7 +84,9 @@ class Serve:
 
 @pytest.fixture
 def world(database_url, tmp_path):
-    slack = FakeSlack(scopes={"commands", "chat:write", "chat:write.public", "channels:manage", "pins:write"})
+    slack = LocalSlack(
+        scopes={"commands", "chat:write", "chat:write.public", "channels:manage", "pins:write"}
+    )
     slack.start()
     for user, name in ((ALICE, "alice"), (BOB, "bob")):
         slack.add_user(user, name)
