@@ -16,12 +16,13 @@ from waitress.server import create_server
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
 from bot.render.renderer import Renderer
-from bot.render.views import Messages, check_templates
+from bot.render.views import Messages
 from bot.scheduler import start_heartbeat
 from bot.service import Clock, IncidentService, utc_now
 from bot.slack.app import build_bolt_app
 from bot.slack.notifier import SlackNotifier, make_client
 from bot.slack.pacing import ChannelPacer
+from bot.slack.template_check import check_templates
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
 from bot.sync_queue import SyncQueue, TrackingExecutor

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import events as ev
-from bot.slack import ids
+from bot.render import ids
 from tests.events import data_of
 from tests.harness import ALERT_TOKEN, ONCALL, start_harness
 from tests.test_manifest import manifest_bot_scopes

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.core import events as ev
-from bot.slack import ids
+from bot.render import ids
 from tests.events import data_of
 from tests.harness import ALICE, BOB, CAROL, start_harness
 from tests.test_manifest import manifest_bot_scopes

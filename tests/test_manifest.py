@@ -56,7 +56,7 @@ def test_manifest_scopes_are_exactly_what_the_code_calls():
 
 def test_manifest_interactivity_and_events_match_the_code():
     """Interactivity and event URLs point at the bot's endpoint; the bot events are the ones it handles."""
-    from bot.slack import ids
+    from bot.render import ids
 
     settings = load_manifest()["settings"]
     assert settings["interactivity"]["is_enabled"] is True

@@ -136,7 +136,7 @@ def test_a_template_rendering_bad_json_is_reported_at_start_up(tmp_path):
     import shutil
 
     from bot.core.errors import ConfigError
-    from bot.render.views import check_templates
+    from bot.slack.template_check import check_templates
 
     for source in Renderer().template_dir.iterdir():
         shutil.copy(source, tmp_path / source.name)
@@ -150,7 +150,7 @@ def test_a_template_rendering_invalid_block_kit_is_reported_at_start_up(tmp_path
     import shutil
 
     from bot.core.errors import ConfigError
-    from bot.render.views import check_templates
+    from bot.slack.template_check import check_templates
 
     for source in Renderer().template_dir.iterdir():
         shutil.copy(source, tmp_path / source.name)

@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from bot.core.errors import ConfigError
-from bot.slack.ids import IDS
+from bot.render.ids import IDS
 
 # Slack's own markup that user text may carry on purpose: mentions, channel links, links.
 _SLACK_MARKUP = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|https?://[^<>\s|]+)(?:\|[^<>]*)?>")

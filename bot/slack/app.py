@@ -19,8 +19,8 @@ from slack_sdk import WebClient
 from bot.core.errors import FormErrors, UserError
 from bot.core.forms import FIRST_FIELD
 from bot.core.state import IncidentState
+from bot.render import ids
 from bot.service import IncidentService, Outcome
-from bot.slack import ids
 from bot.slack.forms import form_values
 from bot.sync_queue import SyncQueue, TrackingExecutor
 
