@@ -110,7 +110,8 @@ def _serve(host: str, port: int, threads: int) -> int:
         return EXIT_CONFIG
     except SQLAlchemyError as exc:
         print(
-            f"incident-bot: cannot use the database: {type(exc).__name__}: {exc.orig or exc}", file=sys.stderr
+            f"incident-bot: cannot use the database: {type(exc).__name__}: {getattr(exc, 'orig', None) or exc}",
+            file=sys.stderr,
         )
         return 1
     bot.start_heartbeat()

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -51,7 +52,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def load_config_file(path: Path) -> dict[str, object]:
+def load_config_file(path: Path) -> dict[str, Any]:
     """The Settings fields the YAML file sets: policy, template_dir, posts_per_second, heartbeat_seconds."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -62,7 +63,7 @@ def load_config_file(path: Path) -> dict[str, object]:
     if not isinstance(raw, dict):
         raise ConfigError(f"INCIDENT_BOT_CONFIG {path} must be a mapping of settings")
     where = str(path)
-    out: dict[str, object] = {"policy": policy_from_mapping(raw, where=where)}
+    out: dict[str, Any] = {"policy": policy_from_mapping(raw, where=where)}
     if raw.get("templates"):
         out["template_dir"] = (path.parent / str(raw["templates"])).resolve()
     for key in ADAPTER_KEYS:

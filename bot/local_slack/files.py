@@ -68,7 +68,9 @@ class FileUploads(Workspace):
     _completed_files: list[str]
     _file_seq: int
 
-    root_url: str  # LocalSlack's property: where its HTTP server listens
+    @property
+    def root_url(self) -> str:  # LocalSlack's: where its HTTP server listens
+        raise NotImplementedError
 
     def files(self) -> list[dict[str, Any]]:
         """Deep copies of the files completed by files.completeUploadExternal, in order of completion.

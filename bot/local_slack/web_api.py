@@ -80,7 +80,7 @@ class WebApi(Workspace):
             {"user": u, "ok": False, "error": e} for u in user_ids if (e := self._invite_problem(chan, u))
         ]
         if errors:
-            raise SlackError(errors[0]["error"], errors=errors)
+            raise SlackError(str(errors[0]["error"]), errors=errors)
         chan.members.update(user_ids)
         return {"channel": self._channel_json(chan)}
 
@@ -271,7 +271,12 @@ class WebApi(Workspace):
         user = self._users.get(require(params, "user", "user_not_found"))
         if user is None:
             raise SlackError("user_not_found")
-        user_json = {"id": user.id, "team_id": self.team_id, "name": user.name, "real_name": user.name}
+        user_json: dict[str, Any] = {
+            "id": user.id,
+            "team_id": self.team_id,
+            "name": user.name,
+            "real_name": user.name,
+        }
         user_json |= {"deleted": False, "is_bot": user.is_bot}
         return {"user": user_json | {"profile": {"display_name": user.name, "real_name": user.name}}}
 

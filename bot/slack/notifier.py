@@ -224,7 +224,8 @@ class SlackNotifier:
     def fetch_message(self, channel: str, ts: str) -> ev.MessagePinned | None:
         """The message a 📌 reaction is on: its author, text and own time (from its ts)."""
         response = self.client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
-        for message in response.get("messages", []):
+        messages: list[dict[str, Any]] = response.get("messages", [])
+        for message in messages:
             if message.get("ts") == ts:
                 return ev.MessagePinned(
                     message_ts=ts,

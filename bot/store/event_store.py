@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, UniqueConstraint, bindparam, delete, func, 
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.core.errors import ConcurrencyConflict, DuplicateDelivery
 from bot.core.events import Event, EventType, NewEvent, from_json, to_json
@@ -109,11 +109,13 @@ class AlertLogRow(SQLModel, table=True):
     incident: int | None = None
 
 
-EVENTS = EventRow.__table__
-DELIVERIES = DeliveryRow.__table__
-INCIDENTS = IncidentRow.__table__
-LEASES = LeaseRow.__table__
-COUNTERS = CounterRow.__table__
+TABLES = SQLModel.metadata.tables
+EVENTS = TABLES[EventRow.__tablename__]
+DELIVERIES = TABLES[DeliveryRow.__tablename__]
+INCIDENTS = TABLES[IncidentRow.__tablename__]
+LEASES = TABLES[LeaseRow.__tablename__]
+COUNTERS = TABLES[CounterRow.__tablename__]
+ALERT_LOG = TABLES[AlertLogRow.__tablename__]
 
 # Built once: a statement made afresh per call costs more Python time than SQLite spends running it,
 # and that time is spent holding the write lock.
@@ -221,11 +223,11 @@ class EventStore:
 
     def log_alert(self, row: dict[str, Any]) -> None:
         with self._write() as conn:
-            conn.execute(insert(AlertLogRow.__table__).values(**row))
+            conn.execute(insert(ALERT_LOG).values(**row))
 
     def alert_log(self) -> list[AlertLogRow]:
         with Session(self.engine) as session:
-            return list(session.exec(select(AlertLogRow).order_by(AlertLogRow.id)))
+            return list(session.exec(select(AlertLogRow).order_by(col(AlertLogRow.id))))
 
     def delivered(self, source: str) -> int | None:
         with self.engine.connect() as conn:
@@ -275,22 +277,22 @@ class EventStore:
 
     def heads(self, *, open_only: bool = False, limit: int = 50) -> list[IncidentRow]:
         with Session(self.engine) as session:
-            query = select(IncidentRow).order_by(IncidentRow.number.desc()).limit(limit)
+            query = select(IncidentRow).order_by(col(IncidentRow.number).desc()).limit(limit)
             if open_only:
                 query = query.where(IncidentRow.status != "resolved")
             return list(session.exec(query))
 
     def with_slack_owed(self) -> list[int]:
         with Session(self.engine) as session:
-            query = select(IncidentRow.number).where(IncidentRow.slack_owed).order_by(IncidentRow.number)
+            query = select(IncidentRow.number).where(IncidentRow.slack_owed).order_by(col(IncidentRow.number))
             return list(session.exec(query))
 
     def due_for_schedule(self, now: datetime, limit: int = 5000) -> list[int]:
         with Session(self.engine) as session:
             query = (
                 select(IncidentRow.number)
-                .where(IncidentRow.next_due_at <= now)
-                .order_by(IncidentRow.next_due_at)
+                .where(col(IncidentRow.next_due_at) <= now)
+                .order_by(col(IncidentRow.next_due_at))
                 .limit(limit)
             )
             return list(session.exec(query))
@@ -306,14 +308,14 @@ class EventStore:
         with Session(self.engine) as session:
             query = (
                 select(IncidentRow.number)
-                .where(IncidentRow.declared_at >= since)
-                .order_by(IncidentRow.number)
+                .where(col(IncidentRow.declared_at) >= since)
+                .order_by(col(IncidentRow.number))
             )
             return list(session.exec(query))
 
     def numbers(self) -> list[int]:
         with Session(self.engine) as session:
-            return list(session.exec(select(IncidentRow.number).order_by(IncidentRow.number)))
+            return list(session.exec(select(IncidentRow.number).order_by(col(IncidentRow.number))))
 
     def try_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the lease `name` for `holder` until now + ttl; False if someone else holds it."""
