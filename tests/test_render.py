@@ -8,13 +8,20 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.core import events as ev
+from bot.core import owed
+from bot.core.commands import USAGE, VERBS
 from bot.core.events import Event
 from bot.core.policy import Policy
+from bot.core.schedule import decide_notices
 from bot.core.state import replay
-from bot.render.renderer import Renderer, clip, escape_mrkdwn
-from bot.render.views import Messages
+from bot.errors import ConfigError
+from bot.render.renderer import Renderer, clip, default_template_dir, escape_mrkdwn
+from bot.render.views import Messages, check_templates
+from bot.slack.notifier import SlackNotifier
+from bot.slack.pacing import ChannelPacer
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
+TEMPLATES = sorted(p.name for p in default_template_dir().iterdir() if p.suffix == ".j2")
 NASTY = "Checkout <b>broken</b> & <!channel> for <@U0ALICE|alice> see <https://status.example.com|status>"
 
 
@@ -94,49 +101,43 @@ def test_announcement_links_the_channel_and_is_valid(messages):
     assert "&lt;!channel&gt;" in blocks[0]["text"]["text"]
 
 
+# Sample payloads for the event types posted to Slack; the registry (owed.POSTED_TYPES) says which.
+POSTED_SAMPLES = {
+    ev.INCIDENT_ACKNOWLEDGED: {},
+    ev.STATUS_UPDATED: {"status": "identified", "from": "investigating", "message": "m"},
+    ev.SEVERITY_CHANGED: {"from": "sev2", "to": "sev1", "reason": "r"},
+    ev.ROLE_ASSIGNED: {"role": "comms", "user": "U0CAROL"},
+    ev.NOTE_ADDED: {"text": "n"},
+    ev.INCIDENT_MITIGATED: {"note": "m"},
+    ev.INCIDENT_RESOLVED: {"summary": "s"},
+    ev.INCIDENT_REOPENED: {"reason": "r"},
+    ev.SERVICE_SET: {"service": "checkout-api"},
+    ev.ALERTS_FIRING: {"fingerprints": ["f2"], "summaries": ["Disk full"]},
+    ev.ALERTS_RESOLVED: {"group": "g"},
+}
+
+
 def test_timeline_entries_cover_every_posted_event_type(messages):
-    """Every event type that is posted to Slack has its own wording, not the generic fallback."""
+    """Every event type the core posts to Slack (owed.POSTED_TYPES) has its own wording, not the
+    generic fallback."""
     state = incident()
-    samples = {
-        ev.INCIDENT_ACKNOWLEDGED: {},
-        ev.STATUS_UPDATED: {"status": "identified", "from": "investigating", "message": "m"},
-        ev.SEVERITY_CHANGED: {"from": "sev2", "to": "sev1", "reason": "r"},
-        ev.ROLE_ASSIGNED: {"role": "comms", "user": "U0CAROL"},
-        ev.NOTE_ADDED: {"text": "n"},
-        ev.INCIDENT_MITIGATED: {"note": "m"},
-        ev.INCIDENT_RESOLVED: {"summary": "s"},
-        ev.INCIDENT_REOPENED: {"reason": "r"},
-    }
-    for type_, data in samples.items():
-        text = messages.timeline_entry(Event(3, 9, type_, "U0BOB", T0, data), state)
-        assert "<@U0BOB>" in text and type_ not in text, (type_, text)
+    assert set(POSTED_SAMPLES) == set(owed.POSTED_TYPES), "give each posted event type a sample"
+    for type_ in owed.POSTED_TYPES:
+        text = messages.timeline_entry(Event(3, 9, type_, "U0BOB", T0, POSTED_SAMPLES[type_]), state)
+        assert text and type_ not in text, (type_, text)
 
 
 def test_topic_fits_and_help_lists_every_command(messages):
-    """The topic carries severity, status and commander; help lists every verb."""
+    """The topic carries severity, status and commander; help shows every verb's usage line."""
     assert messages.topic(incident()).startswith("SEV1 · Identified · Commander: <@U0ALICE>")
     help_text = messages.help()
-    for verb in (
-        "declare",
-        "ack",
-        "update",
-        "severity",
-        "role",
-        "note",
-        "mitigate",
-        "resolve",
-        "reopen",
-        "status",
-    ):
-        assert f"/incident {verb}" in help_text
+    for verb in VERBS:
+        assert f"`{USAGE[verb]}`" in help_text, verb
 
 
 def test_a_template_rendering_bad_json_is_reported_at_start_up(tmp_path):
     """check_templates names a Block Kit template whose output is not JSON, before any incident."""
     import shutil
-
-    from bot.errors import ConfigError
-    from bot.render.views import check_templates
 
     for source in Renderer().template_dir.iterdir():
         shutil.copy(source, tmp_path / source.name)
@@ -149,9 +150,6 @@ def test_a_template_rendering_invalid_block_kit_is_reported_at_start_up(tmp_path
     """A summary template producing a block Slack would reject fails the start-up check."""
     import shutil
 
-    from bot.errors import ConfigError
-    from bot.render.views import check_templates
-
     for source in Renderer().template_dir.iterdir():
         shutil.copy(source, tmp_path / source.name)
     (tmp_path / "summary.json.j2").write_text(
@@ -159,3 +157,93 @@ def test_a_template_rendering_invalid_block_kit_is_reported_at_start_up(tmp_path
     )
     with pytest.raises(ConfigError, match="summary.json.j2 produced an invalid block"):
         check_templates(Messages(Renderer(tmp_path), Policy()), T0)
+
+
+class RecordingRenderer(Renderer):
+    """Notes the name of every template it renders."""
+
+    def __init__(self, template_dir=None) -> None:
+        super().__init__(template_dir)
+        self.rendered: set[str] = set()
+
+    def text(self, name, **context):
+        self.rendered.add(name)
+        return super().text(name, **context)
+
+
+def test_the_start_up_check_renders_every_template_in_the_folder():
+    """check_templates renders each file in templates/, so none can break first during an incident."""
+    renderer = RecordingRenderer()
+    check_templates(Messages(renderer, Policy()), T0)
+    assert renderer.rendered == set(TEMPLATES)
+
+
+class RecordingWebClient:
+    """Stands in for slack_sdk's WebClient: records each call and answers as Slack would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def _record(self, method, params, answer):
+        self.calls.append((method, params))
+        return answer
+
+    def conversations_create(self, **params):
+        return self._record(
+            "conversations.create", params, {"channel": {"id": "C0INC3", "name": params["name"]}}
+        )
+
+    def conversations_invite(self, **params):
+        return self._record("conversations.invite", params, {"ok": True})
+
+    def conversations_setTopic(self, **params):  # noqa: N802 - slack_sdk's name
+        return self._record("conversations.setTopic", params, {"ok": True})
+
+    def chat_postMessage(self, **params):  # noqa: N802 - slack_sdk's name
+        channel = "C0ANNOUNCE" if params["channel"].startswith("#") else params["channel"]
+        return self._record(
+            "chat.postMessage", params, {"channel": channel, "ts": f"{len(self.calls)}.000100"}
+        )
+
+    def chat_update(self, **params):
+        return self._record("chat.update", params, {"ok": True})
+
+    def pins_add(self, **params):
+        return self._record("pins.add", params, {"ok": True})
+
+    def files_upload_v2(self, **params):
+        return self._record("files.upload_v2", params, {"files": [{"id": "F0PM1"}]})
+
+
+def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
+    """Playing an incident's owed Slack work step by step reaches every kind in owed.STEP_KINDS,
+    and each one sends rendered text (no template syntax left) and valid Block Kit."""
+    policy = Policy()
+    notifier = SlackNotifier(RecordingWebClient(), Messages(Renderer(), policy), policy, ChannelPacer(1000))
+    events = [Event(3, 1, ev.INCIDENT_DECLARED, "U0ALICE", T0, {"title": NASTY, "severity": "sev1"})]
+    performed = []
+
+    def sync(now):
+        while steps := owed.owed_slack_work(replay(events)):
+            event_type, data = notifier.perform(steps[0], replay(events), now)
+            performed.append(steps[0].kind)
+            events.append(Event(3, len(events) + 1, event_type, "bot", now, data))
+
+    def add(minutes, type_, data):
+        events.append(Event(3, len(events) + 1, type_, "U0BOB", T0 + timedelta(minutes=minutes), data))
+
+    sync(T0)
+    add(3, ev.INCIDENT_ACKNOWLEDGED, {})
+    add(4, ev.ROLE_ASSIGNED, {"role": "comms", "user": "U0CAROL", "previous": None})
+    for notice in decide_notices(replay(events), policy, T0 + timedelta(minutes=20)):
+        add(20, notice.type, notice.data)
+    add(30, ev.INCIDENT_RESOLVED, {"summary": "Rolled back"})
+    add(40, ev.POSTMORTEM_REQUESTED, {"version": 1})
+    sync(T0 + timedelta(minutes=40))
+    assert set(performed) == set(owed.STEP_KINDS)
+    for method, params in notifier.client.calls:
+        for key in ("text", "topic", "content"):
+            if key in params:
+                assert params[key].strip() and "{{" not in params[key] and "{%" not in params[key], method
+        if "blocks" in params:
+            assert_valid_blocks(params["blocks"])
