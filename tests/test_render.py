@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -137,10 +138,6 @@ def test_topic_fits_and_help_lists_every_command(messages):
 
 def test_a_template_rendering_bad_json_is_reported_at_start_up(tmp_path):
     """check_templates names a Block Kit template whose output is not JSON, before any incident."""
-    import shutil
-
-    for source in Renderer().template_dir.iterdir():
-        shutil.copy(source, tmp_path / source.name)
     (tmp_path / "announcement.json.j2").write_text('[{"type": "section", "text": {{ incident.title }}}]')
     with pytest.raises(ConfigError, match="announcement.json.j2 did not render valid JSON"):
         check_templates(Messages(Renderer(tmp_path), Policy()), T0)
@@ -148,10 +145,6 @@ def test_a_template_rendering_bad_json_is_reported_at_start_up(tmp_path):
 
 def test_a_template_rendering_invalid_block_kit_is_reported_at_start_up(tmp_path):
     """A summary template producing a block Slack would reject fails the start-up check."""
-    import shutil
-
-    for source in Renderer().template_dir.iterdir():
-        shutil.copy(source, tmp_path / source.name)
     (tmp_path / "summary.json.j2").write_text(
         '[{"type": "header", "text": {"type": "plain_text", "text": "' + "x" * 200 + '"}}]'
     )
@@ -176,6 +169,35 @@ def test_the_start_up_check_renders_every_template_in_the_folder():
     renderer = RecordingRenderer()
     check_templates(Messages(renderer, Policy()), T0)
     assert renderer.rendered == set(TEMPLATES)
+
+
+def test_a_folder_holding_one_template_overrides_just_that_one(tmp_path):
+    """A team's folder may hold a single file: it replaces the default of that name, every other
+    message keeps the default, and the start-up check still renders them all."""
+    (tmp_path / "topic.txt.j2").write_text("{{ incident.severity }} | {{ incident.status }} | our words")
+    renderer = RecordingRenderer(tmp_path)
+    messages = Messages(renderer, Policy())
+    check_templates(messages, T0)
+    assert renderer.rendered == set(TEMPLATES)
+    assert messages.topic(incident()) == "SEV1 | Identified | our words"
+    default = Messages(Renderer(), Policy())
+    assert messages.summary_text(incident()) == default.summary_text(incident())
+    assert messages.help() == default.help()
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_a_broken_single_template_override_fails_start_up_naming_it(tmp_path, name):
+    """Whichever template a team overrides, a broken override stops start-up with its name."""
+    (tmp_path / name).write_text("{{ no_such_value.field }}")
+    with pytest.raises(ConfigError, match=f"template {re.escape(name)} "):
+        check_templates(Messages(Renderer(tmp_path), Policy()), T0)
+
+
+def test_a_missing_templates_folder_is_a_config_error(tmp_path):
+    """`templates:` naming a folder that does not exist fails at start-up instead of silently
+    falling back to the defaults."""
+    with pytest.raises(ConfigError, match="does not exist"):
+        Renderer(tmp_path / "no-such-folder")
 
 
 class RecordingWebClient:
