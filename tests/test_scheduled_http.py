@@ -3,6 +3,7 @@ heartbeat and watches the strict fake Slack. No test waits on a cadence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -12,6 +13,10 @@ from slack_sdk.http_retry import builtin_handlers
 from bot.core import events as ev
 from bot.core.policy import Schedule
 from bot.scheduler import heartbeat
+from bot.server import build_bot
+from bot.slack.notifier import MAX_PACING_WAIT, SlackNotifier, make_client
+from bot.slack.pacing import ChannelPacer
+from bot.sync_queue import SyncQueue
 from tests.clock import DrivenClock
 from tests.harness import ALICE, ONCALL, SYNC_TIMEOUT, start_harness, team_policy
 from tests.test_manifest import manifest_bot_scopes
@@ -203,3 +208,88 @@ def test_a_429_is_waited_out_and_the_update_is_then_posted_exactly_once(h, clock
         if e.type == ev.CHANNEL_MESSAGE_POSTED and e.data["for_seq"] == notice.seq
     ]
     assert [e.data["ts"] for e in recorded] == [update.ts]
+
+
+def test_a_busy_channel_defers_only_the_posts_aimed_at_it(h, clock):
+    """The announcement channel is at Slack's pace limit (other incidents' posts hold its next
+    seconds) when a status update is due: the update and the reminder after it go out in the
+    incident channel, only the copy under the announcement waits, and once that channel has room
+    the heartbeat posts it, once."""
+    h.command("declare sev1 Checkout down", user=ALICE)
+    h.settle()
+    inc = h.incident_channel()
+    h.command("ack", channel=inc)
+    h.settle()
+    seconds = [0.0]  # the pacer's clock, moved by the test; nobody really sleeps
+    pacer = ChannelPacer(1.0, clock=lambda: seconds[0], sleep=lambda _: None)
+    settings = h.bot.settings
+    client = make_client(settings.bot_token, settings.slack_api_url)
+    notifier = SlackNotifier(client, h.bot.service.messages, settings.policy, pacer)
+    queue = SyncQueue(lambda number: h.bot.service.sync_slack(number, notifier))
+    while pacer.wait(h.announcements, max_wait=MAX_PACING_WAIT) is not None:
+        pass  # other posts take every slot of the announcement channel within MAX_PACING_WAIT
+
+    def beat_with_paced_notifier() -> None:
+        heartbeat(h.bot.service, queue, settings.heartbeat_seconds)
+        assert queue.wait_idle(SYNC_TIMEOUT)
+
+    try:
+        clock.after(15 * M)
+        beat_with_paced_notifier()
+        (update,) = status_updates(h, inc)
+        assert any(t.startswith(f":alarm_clock: <@{ALICE}>, an update on *INC-1*") for t in texts(h, inc))
+        assert status_updates(h, h.announcements, in_thread=True) == []
+        assert h.bot.store.with_slack_owed() == [1]
+        beat_with_paced_notifier()
+        assert status_updates(h, h.announcements, in_thread=True) == []  # still no room
+        seconds[0] += 10
+        beat_with_paced_notifier()
+    finally:
+        queue.shutdown()
+    (reply,) = status_updates(h, h.announcements, in_thread=True)
+    assert reply.text == update.text and status_updates(h, inc) == [update]
+    assert h.bot.store.with_slack_owed() == []
+
+
+def test_refresh_schedule_recomputes_the_cached_due_time_after_a_cadence_change(h, clock):
+    """Restarted with a shorter SEV1 cadence (15 -> 5 minutes), refresh_schedule (run when the
+    heartbeat starts) recomputes the cached next_due_at, so the update comes at 5 minutes."""
+    h.command("declare sev1 Login failing", user=ALICE)
+    h.settle()
+    inc = h.incident_channel()
+    h.command("ack", channel=inc)
+    h.settle()
+    faster = replace(SCHEDULE, update_every={"sev1": 5 * M})
+    restarted = build_bot(replace(h.bot.settings, policy=team_policy(schedule=faster)), clock=clock)
+    try:
+        clock.after(5 * M)
+        # The index still holds the old cadence's due time: without a refresh nothing is due yet.
+        assert restarted.store.due_for_schedule(clock()) == []
+        restarted.service.refresh_schedule()
+        assert restarted.store.due_for_schedule(clock()) == [1]
+        beat(restarted)
+    finally:
+        restarted.close()
+    (update,) = status_updates(h, inc)
+    assert "Next update: 14:42 UTC" in update.text
+
+
+def test_a_longer_cadence_moves_the_cached_due_time_instead_of_posting_early(h, clock):
+    """Restarted with a longer SEV1 cadence (15 -> 60 minutes) and no refresh: the heartbeat at
+    the old due time posts nothing and moves the cached time to the new cadence."""
+    h.command("declare sev1 Login failing", user=ALICE)
+    h.settle()
+    inc = h.incident_channel()
+    h.command("ack", channel=inc)
+    h.settle()
+    slower = replace(SCHEDULE, update_every={"sev1": 60 * M})
+    restarted = build_bot(replace(h.bot.settings, policy=team_policy(schedule=slower)), clock=clock)
+    try:
+        clock.after(15 * M)
+        assert restarted.store.due_for_schedule(clock()) == [1]
+        beat(restarted)
+        assert status_updates(h, inc) == []
+        assert restarted.store.due_for_schedule(T0 + 60 * M - S) == []
+        assert restarted.store.due_for_schedule(T0 + 60 * M) == [1]
+    finally:
+        restarted.close()
