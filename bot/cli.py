@@ -14,7 +14,8 @@ from bot.core.errors import ConfigError
 EXIT_CONFIG = 2
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: its subcommands and their options (the README documents each one)."""
     parser = argparse.ArgumentParser(prog="incident-bot", description="Slack-native incident response bot")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve Slack's requests over HTTP")
@@ -34,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     metrics = commands.add_parser("metrics", help="incident metrics over a window")
     metrics.add_argument("--since", default="30d", help="window ending now, in days, e.g. 30d (default 30d)")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of text")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
         from bot.demo import run_demo

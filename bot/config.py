@@ -93,6 +93,8 @@ KNOWN_KEYS = {
     "alerts",
 }
 ADAPTER_KEYS = {"posts_per_second", "heartbeat_seconds"}
+SEVERITY_KEYS = {"description", "responders"}
+SERVICE_KEYS = {"availability"}
 SCHEDULE_KEYS = {"every", "mitigated_every", "ack_timeout", "postmortem_after", "follow_up_after"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "minutes"}
@@ -131,6 +133,12 @@ def _severities(raw: object, where: str) -> tuple[SeverityLevel, ...]:
         spec = spec or {}
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: severity {name} must be a mapping")
+        unknown = set(spec) - SEVERITY_KEYS
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown setting(s) {', '.join(sorted(map(str, unknown)))} in severity {name} "
+                f"(it takes {', '.join(sorted(SEVERITY_KEYS))})"
+            )
         responders = spec.get("responders") or []
         if not isinstance(responders, list) or not all(isinstance(r, str) for r in responders):
             raise ConfigError(f"{where}: responders of {name} must be a list of Slack user ids")
@@ -194,6 +202,11 @@ def _services(raw: object, where: str) -> dict[str, float]:
         raise ConfigError(f"{where}: `services` must map service names to {{availability: 99.9}}")
     targets = {}
     for name, spec in raw.items():
+        if isinstance(spec, dict) and set(spec) - SERVICE_KEYS:
+            unknown = ", ".join(sorted(map(str, set(spec) - SERVICE_KEYS)))
+            raise ConfigError(
+                f"{where}: unknown setting(s) {unknown} in services.{name} (it takes availability)"
+            )
         value = spec.get("availability") if isinstance(spec, dict) else None
         try:
             target = float(value)  # type: ignore[arg-type]

@@ -75,8 +75,13 @@ class Harness:
 
 
 def start_harness(
-    database_url: str, scopes: set[str], policy: Policy | None = None, posts_per_second: float = 50.0
+    database_url: str,
+    scopes: set[str],
+    policy: Policy | None = None,
+    posts_per_second: float = 50.0,
+    clock=None,
 ) -> Harness:
+    """The bot on the wall clock, or on `clock` (a tests.clock.DrivenClock) when given."""
     slack = LocalSlack(scopes=scopes).start()
     for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (ONCALL, "oncall")):
         slack.add_user(user, name)
@@ -93,7 +98,7 @@ def start_harness(
         posts_per_second=posts_per_second,
         alertmanager_token=ALERT_TOKEN,
     )
-    bot = build_bot(settings)
+    bot = build_bot(settings) if clock is None else build_bot(settings, clock=clock)
     server = ServerThread(bot.wsgi).start()
     sender = InteractionSender(f"{server.url}/slack/events", secret)
     return Harness(slack, bot, server, sender, general, announcements)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import DEFAULT_DATABASE_URL, DEFAULT_SLACK_API_URL, load_settings
+from bot.config import DEFAULT_DATABASE_URL, DEFAULT_SLACK_API_URL, load_settings, policy_from_mapping
 from bot.core.errors import ConfigError
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
@@ -94,3 +94,19 @@ def test_alerts_section_maps_severities(tmp_path):
     path.write_text("alerts:\n  declare: {page: sev9}\n")
     with pytest.raises(ConfigError, match="alerts.declare must map"):
         load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)})
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ({"severities": {"sev1": {"description": "x", "responder": ["U1"]}}}, "responder in severity sev1"),
+        (
+            {"services": {"checkout": {"availability": 99.9, "availabilty": 99.5}}},
+            "availabilty in services.checkout",
+        ),
+    ],
+)
+def test_a_typo_inside_a_severity_or_service_entry_is_an_error(raw, named):
+    """Unknown keys are errors at every level, so a misspelt key does not silently do nothing."""
+    with pytest.raises(ConfigError, match=named):
+        policy_from_mapping(raw)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
+from bot.cli import build_parser
 from bot.core.commands import VERBS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -16,18 +18,32 @@ def test_every_slash_command_verb_is_documented():
         assert re.search(rf"^\| `{verb}\b", README, re.MULTILINE), verb
 
 
-def test_every_cli_option_and_environment_variable_is_documented():
-    """serve and demo with their options, and every environment variable the bot reads."""
-    for text in [
-        "incident-bot serve",
-        "incident-bot demo",
-        "--host",
-        "--port",
-        "--threads",
-        "--db",
-        "python -m bot",
-    ]:
-        assert text in README, text
+def cli_subcommands() -> dict[str, list[str]]:
+    """Each `incident-bot` subcommand with its options, read from the real argparse parser."""
+    (subparsers,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return {
+        name: [flag for action in sub._actions for flag in action.option_strings if flag.startswith("--")]
+        for name, sub in subparsers.choices.items()
+    }
+
+
+def test_every_cli_subcommand_and_option_is_documented():
+    """Each subcommand of the real parser appears as `incident-bot <sub>`, and each of its options
+    (other than --help) in a README paragraph that names that subcommand."""
+    paragraphs = re.split(r"\n\s*\n", README)
+    commands = cli_subcommands()
+    assert "--port" in commands["serve"], "the walk does not see the parser's options"
+    for name, flags in commands.items():
+        about = [p for p in paragraphs if f"incident-bot {name}" in p]
+        assert about, f"incident-bot {name}"
+        for flag in flags:
+            if flag != "--help":
+                assert any(flag in p for p in about), f"incident-bot {name} {flag}"
+
+
+def test_python_m_bot_and_every_environment_variable_are_documented():
+    """`python -m bot`, and every environment variable the bot reads."""
+    assert "python -m bot" in README
     source = "".join(p.read_text() for p in (Path(__file__).resolve().parents[1] / "bot").rglob("*.py"))
     variables = set(re.findall(r"\"((?:SLACK|DATABASE|INCIDENT_BOT)_[A-Z_]+)\"", source))
     assert variables >= {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "SLACK_API_URL"}

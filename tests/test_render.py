@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.core import events as ev
+from bot.core import owed
+from bot.core.commands import USAGE, VERBS
+from bot.core.errors import ConfigError
+from bot.core.events import Event
 from bot.core.policy import Policy
+from bot.core.schedule import decide_notices
 from bot.core.state import replay
-from bot.render.renderer import Renderer, clip, escape_mrkdwn
+from bot.render.renderer import Renderer, clip, default_template_dir, escape_mrkdwn
 from bot.render.views import Messages
-from tests.events import E
+from bot.slack.notifier import SlackNotifier
+from bot.slack.pacing import ChannelPacer
+from bot.slack.template_check import check_templates
+from tests.events import E, data_of
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
+TEMPLATES = sorted(p.name for p in default_template_dir().iterdir() if p.suffix == ".j2")
 NASTY = "Checkout <b>broken</b> & <!channel> for <@U0ALICE|alice> see <https://status.example.com|status>"
 
 
@@ -94,52 +104,42 @@ def test_announcement_links_the_channel_and_is_valid(messages):
     assert "&lt;!channel&gt;" in blocks[0]["text"]["text"]
 
 
+# Sample payloads for the event types posted to Slack; the registry (owed.POSTED_TYPES) says which.
+POSTED_SAMPLES = {
+    ev.IncidentAcknowledged: {},
+    ev.StatusUpdated: {"status": "identified", "from": "investigating", "message": "m"},
+    ev.SeverityChanged: {"from": "sev2", "to": "sev1", "reason": "r"},
+    ev.RoleAssigned: {"role": "comms", "user": "U0CAROL"},
+    ev.NoteAdded: {"text": "n"},
+    ev.IncidentMitigated: {"note": "m"},
+    ev.IncidentResolved: {"summary": "s"},
+    ev.IncidentReopened: {"reason": "r"},
+    ev.ServiceSet: {"service": "checkout-api"},
+    ev.AlertsFiring: {"fingerprints": ["f2"], "summaries": ["Disk full"]},
+    ev.AlertsResolved: {"group": "g"},
+}
+
+
 def test_timeline_entries_cover_every_posted_event_type(messages):
-    """Every event type that is posted to Slack has its own wording, not the generic fallback."""
+    """Every event type the core posts to Slack (owed.POSTED_TYPES) has its own wording, not the
+    generic fallback."""
     state = incident()
-    samples = {
-        ev.IncidentAcknowledged.TYPE: {},
-        ev.StatusUpdated.TYPE: {"status": "identified", "from": "investigating", "message": "m"},
-        ev.SeverityChanged.TYPE: {"from": "sev2", "to": "sev1", "reason": "r"},
-        ev.RoleAssigned.TYPE: {"role": "comms", "user": "U0CAROL"},
-        ev.NoteAdded.TYPE: {"text": "n"},
-        ev.IncidentMitigated.TYPE: {"note": "m"},
-        ev.IncidentResolved.TYPE: {"summary": "s"},
-        ev.IncidentReopened.TYPE: {"reason": "r"},
-    }
-    for type_, data in samples.items():
-        text = messages.timeline_entry(E(3, 9, type_, "U0BOB", T0, data), state)
-        assert "<@U0BOB>" in text and type_ not in text, (type_, text)
+    assert set(POSTED_SAMPLES) == set(owed.POSTED_TYPES), "give each posted event type a sample"
+    for kind in owed.POSTED_TYPES:
+        text = messages.timeline_entry(E(3, 9, kind.TYPE, "U0BOB", T0, POSTED_SAMPLES[kind]), state)
+        assert text and kind.TYPE not in text, (kind.TYPE, text)
 
 
 def test_topic_fits_and_help_lists_every_command(messages):
-    """The topic carries severity, status and commander; help lists every verb."""
+    """The topic carries severity, status and commander; help shows every verb's usage line."""
     assert messages.topic(incident()).startswith("SEV1 · Identified · Commander: <@U0ALICE>")
     help_text = messages.help()
-    for verb in (
-        "declare",
-        "ack",
-        "update",
-        "severity",
-        "role",
-        "note",
-        "mitigate",
-        "resolve",
-        "reopen",
-        "status",
-    ):
-        assert f"/incident {verb}" in help_text
+    for verb in VERBS:
+        assert f"`{USAGE[verb]}`" in help_text, verb
 
 
 def test_a_template_rendering_bad_json_is_reported_at_start_up(tmp_path):
     """check_templates names a Block Kit template whose output is not JSON, before any incident."""
-    import shutil
-
-    from bot.core.errors import ConfigError
-    from bot.slack.template_check import check_templates
-
-    for source in Renderer().template_dir.iterdir():
-        shutil.copy(source, tmp_path / source.name)
     (tmp_path / "announcement.json.j2").write_text('[{"type": "section", "text": {{ incident.title }}}]')
     with pytest.raises(ConfigError, match="announcement.json.j2 did not render valid JSON"):
         check_templates(Messages(Renderer(tmp_path), Policy()), T0)
@@ -147,15 +147,127 @@ def test_a_template_rendering_bad_json_is_reported_at_start_up(tmp_path):
 
 def test_a_template_rendering_invalid_block_kit_is_reported_at_start_up(tmp_path):
     """A summary template producing a block Slack would reject fails the start-up check."""
-    import shutil
-
-    from bot.core.errors import ConfigError
-    from bot.slack.template_check import check_templates
-
-    for source in Renderer().template_dir.iterdir():
-        shutil.copy(source, tmp_path / source.name)
     (tmp_path / "summary.json.j2").write_text(
         '[{"type": "header", "text": {"type": "plain_text", "text": "' + "x" * 200 + '"}}]'
     )
     with pytest.raises(ConfigError, match="summary.json.j2 produced an invalid block"):
         check_templates(Messages(Renderer(tmp_path), Policy()), T0)
+
+
+class RecordingRenderer(Renderer):
+    """Notes the name of every template it renders."""
+
+    def __init__(self, template_dir=None) -> None:
+        super().__init__(template_dir)
+        self.rendered: set[str] = set()
+
+    def text(self, name, **context):
+        self.rendered.add(name)
+        return super().text(name, **context)
+
+
+def test_the_start_up_check_renders_every_template_in_the_folder():
+    """check_templates renders each file in templates/, so none can break first during an incident."""
+    renderer = RecordingRenderer()
+    check_templates(Messages(renderer, Policy()), T0)
+    assert renderer.rendered == set(TEMPLATES)
+
+
+def test_a_folder_holding_one_template_overrides_just_that_one(tmp_path):
+    """A team's folder may hold a single file: it replaces the default of that name, every other
+    message keeps the default, and the start-up check still renders them all."""
+    (tmp_path / "topic.txt.j2").write_text("{{ incident.severity }} | {{ incident.status }} | our words")
+    renderer = RecordingRenderer(tmp_path)
+    messages = Messages(renderer, Policy())
+    check_templates(messages, T0)
+    assert renderer.rendered == set(TEMPLATES)
+    assert messages.topic(incident()) == "SEV1 | Identified | our words"
+    default = Messages(Renderer(), Policy())
+    assert messages.summary_text(incident()) == default.summary_text(incident())
+    assert messages.help() == default.help()
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_a_broken_single_template_override_fails_start_up_naming_it(tmp_path, name):
+    """Whichever template a team overrides, a broken override stops start-up with its name."""
+    (tmp_path / name).write_text("{{ no_such_value.field }}")
+    with pytest.raises(ConfigError, match=f"template {re.escape(name)} "):
+        check_templates(Messages(Renderer(tmp_path), Policy()), T0)
+
+
+def test_a_missing_templates_folder_is_a_config_error(tmp_path):
+    """`templates:` naming a folder that does not exist fails at start-up instead of silently
+    falling back to the defaults."""
+    with pytest.raises(ConfigError, match="does not exist"):
+        Renderer(tmp_path / "no-such-folder")
+
+
+class RecordingWebClient:
+    """Stands in for slack_sdk's WebClient: records each call and answers as Slack would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def _record(self, method, params, answer):
+        self.calls.append((method, params))
+        return answer
+
+    def conversations_create(self, **params):
+        return self._record(
+            "conversations.create", params, {"channel": {"id": "C0INC3", "name": params["name"]}}
+        )
+
+    def conversations_invite(self, **params):
+        return self._record("conversations.invite", params, {"ok": True})
+
+    def conversations_setTopic(self, **params):  # noqa: N802 - slack_sdk's name
+        return self._record("conversations.setTopic", params, {"ok": True})
+
+    def chat_postMessage(self, **params):  # noqa: N802 - slack_sdk's name
+        channel = "C0ANNOUNCE" if params["channel"].startswith("#") else params["channel"]
+        return self._record(
+            "chat.postMessage", params, {"channel": channel, "ts": f"{len(self.calls)}.000100"}
+        )
+
+    def chat_update(self, **params):
+        return self._record("chat.update", params, {"ok": True})
+
+    def pins_add(self, **params):
+        return self._record("pins.add", params, {"ok": True})
+
+    def files_upload_v2(self, **params):
+        return self._record("files.upload_v2", params, {"files": [{"id": "F0PM1"}]})
+
+
+def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
+    """Playing an incident's owed Slack work step by step reaches every kind in owed.STEP_KINDS,
+    and each one sends rendered text (no template syntax left) and valid Block Kit."""
+    policy = Policy()
+    notifier = SlackNotifier(RecordingWebClient(), Messages(Renderer(), policy), policy, ChannelPacer(1000))
+    events = [E(3, 1, "IncidentDeclared", "U0ALICE", T0, {"title": NASTY, "severity": "sev1"})]
+    performed = []
+
+    def sync(now):
+        while steps := owed.owed_slack_work(replay(events), policy):
+            done = notifier.perform(steps[0], replay(events), now)
+            performed.append(steps[0].kind)
+            events.append(Event(3, len(events) + 1, "bot", now, done))
+
+    def add(minutes, type_, data):
+        events.append(E(3, len(events) + 1, type_, "U0BOB", T0 + timedelta(minutes=minutes), data))
+
+    sync(T0)
+    add(3, ev.IncidentAcknowledged.TYPE, {})
+    add(4, ev.RoleAssigned.TYPE, {"role": "comms", "user": "U0CAROL", "previous": None})
+    for notice in decide_notices(replay(events), policy, T0 + timedelta(minutes=20)):
+        add(20, notice.type, data_of(notice))
+    add(30, ev.IncidentResolved.TYPE, {"summary": "Rolled back"})
+    add(40, ev.PostmortemRequested.TYPE, {"version": 1})
+    sync(T0 + timedelta(minutes=40))
+    assert set(performed) == set(owed.STEP_KINDS)
+    for method, params in notifier.client.calls:
+        for key in ("text", "topic", "content"):
+            if key in params:
+                assert params[key].strip() and "{{" not in params[key] and "{%" not in params[key], method
+        if "blocks" in params:
+            assert_valid_blocks(params["blocks"])

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from bot.core.errors import ConfigError
 from bot.render.ids import IDS
@@ -74,11 +74,22 @@ def span(value: timedelta | None) -> str:
     return duration(value.total_seconds()) if value is not None else "not reached"
 
 
+def template_loader(team_dir: Path | None) -> BaseLoader:
+    """The bot's templates, with a team's folder in front: a file there replaces the default of
+    the same name, so the folder may hold just the templates the team changes."""
+    defaults = FileSystemLoader(str(default_template_dir()))
+    if team_dir is None:
+        return defaults
+    if not team_dir.is_dir():
+        raise ConfigError(f"templates folder {team_dir} does not exist")
+    return ChoiceLoader([FileSystemLoader(str(team_dir)), defaults])
+
+
 class Renderer:
     def __init__(self, template_dir: Path | None = None) -> None:
         self.template_dir = template_dir or default_template_dir()
         self.env = Environment(
-            loader=FileSystemLoader(str(self.template_dir)),
+            loader=template_loader(template_dir),
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
