@@ -131,6 +131,7 @@ EVENT_COLUMNS = (EVENTS.c.incident, EVENTS.c.seq, EVENTS.c.type, EVENTS.c.actor,
 LOAD_EVENTS = (
     sa_select(*EVENT_COLUMNS).where(EVENTS.c.incident == bindparam("b_incident")).order_by(EVENTS.c.seq)
 )
+INCIDENT_FOR_CHANNEL = sa_select(INCIDENTS.c.number).where(INCIDENTS.c.channel_id == bindparam("b_channel"))
 RENEW_LEASE = update(LEASES).where(
     LEASES.c.name == bindparam("b_name"),
     or_(
@@ -270,10 +271,10 @@ class EventStore:
             conn.execute(UPDATE_HEAD, {"b_number": incident, "b_last_seq": at_seq, "slack_owed": False})
 
     def incident_for_channel(self, channel_id: str) -> int | None:
-        with Session(self.engine) as session:
-            return session.exec(
-                select(IncidentRow.number).where(IncidentRow.channel_id == channel_id)
-            ).first()
+        """Asked for nearly every command typed, so a prebuilt statement, not an ORM session."""
+        with self.engine.connect() as conn:
+            number: int | None = conn.execute(INCIDENT_FOR_CHANNEL, {"b_channel": channel_id}).scalar()
+            return number
 
     def heads(self, *, open_only: bool = False, limit: int = 50) -> list[IncidentRow]:
         with Session(self.engine) as session:
