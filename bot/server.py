@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
@@ -113,16 +114,28 @@ def _health(store: EventStore, start_response: Callable) -> Iterable[bytes]:
     return [body]
 
 
-def make_http_server(wsgi: Callable, host: str, port: int, threads: int = 16):
-    """Waitress: a production WSGI server with a real listen backlog and a pool of worker threads."""
-    return create_server(wsgi, host=host, port=port, threads=threads, backlog=1024, ident="incident-bot")
+def make_http_server(
+    wsgi: Callable[..., Iterable[bytes]], host: str, port: int, threads: int = 16, loop_timeout: float = 1.0
+) -> Any:
+    """Waitress: a production WSGI server with a real listen backlog and a pool of worker threads.
+    `loop_timeout` is how often its select loop wakes, and so how long a close() waits at most."""
+    return create_server(
+        wsgi,
+        host=host,
+        port=port,
+        threads=threads,
+        backlog=1024,
+        ident="incident-bot",
+        asyncore_loop_timeout=loop_timeout,
+    )
 
 
 class ServerThread:
     """A waitress server on its own thread; `port` is the one the OS gave (ask for port 0)."""
 
     def __init__(self, wsgi: Callable, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
-        self.server = make_http_server(wsgi, host, port, threads)
+        # Woken often, so stop() returns in a few milliseconds (tests start and stop many servers).
+        self.server = make_http_server(wsgi, host, port, threads, loop_timeout=0.02)
         self.host = host
         self.port = int(self.server.effective_port)
         self._stopping = threading.Event()

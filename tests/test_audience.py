@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import events as ev
-from bot.core.audience import SHARED, Audience, members
+from bot.core.audience import SHARED, Audience, Destination, members
 from bot.core.owed import StepKind, owed_slack_work
 from bot.core.policy import Policy
 from bot.core.schedule import NOTICE_KINDS, UNACKED
@@ -147,10 +147,14 @@ def test_a_public_incident_reaches_its_announcement_and_owners(events):
         for step in owed_slack_work(state, POLICY):
             if step.kind is StepKind.POST_NOTICE:
                 notice = state.event(step.seq).payload
+                if isinstance(notice, ev.NoticeDue) and notice.kind in ("action_due", "action_overdue"):
+                    assert step.destination == Destination(
+                        Audience.DIRECT_MESSAGE, notice.owner, user=notice.owner
+                    )
                 assert isinstance(notice, ev.NoticeDue)
                 if notice.kind == UNACKED:
                     assert step.destination.audience is Audience.ANNOUNCEMENT
-                    assert step.destination.channel == "#incidents"
+                    assert step.destination.channel == (state.slack.announcement_channel or "#incidents")
             if step.kind is StepKind.ANNOUNCE:
                 assert step.destination.channel == "#incidents"
 

@@ -101,7 +101,8 @@ def notice_destination(state: IncidentState, notice: ev.NoticeDue, policy: Polic
     """Where a scheduled notice is meant to go: the re-announcement of an unacknowledged incident
     to the announcement channel, an action item's reminder to its owner, the rest to the channel."""
     if notice.kind == UNACKED:
-        return audience.announcement(policy.announcement_channel)
+        # Once announced, the channel's id: posts to one channel are paced under one name.
+        return audience.announcement(state.slack.announcement_channel or policy.announcement_channel)
     if notice.kind in DIRECT_KINDS and notice.owner:
         return audience.direct_message(notice.owner)
     return audience.incident_channel(state)
