@@ -9,29 +9,18 @@ import threading
 import pytest
 from sqlalchemy import text
 
+import tests.test_scheduled_http as scheduled
 from bot.core import events as ev
 from bot.scheduler import heartbeat, lease_ttl
 from bot.server import build_bot
 from bot.service.base import SYNC_LEASE
-from tests.clock import DrivenClock
 from tests.events import data_of
-from tests.harness import ALICE, SYNC_TIMEOUT, start_harness, team_policy
-from tests.test_manifest import manifest_bot_scopes
-from tests.test_scheduled_http import SCHEDULE, T0, M, S, beat, notices, status_updates
+from tests.harness import ALICE, SYNC_TIMEOUT
+from tests.test_scheduled_http import M, S, beat, notices, status_updates
 
-
-@pytest.fixture
-def clock():
-    return DrivenClock(T0)
-
-
-@pytest.fixture
-def h(database_url, clock):
-    harness = start_harness(
-        database_url, manifest_bot_scopes(), policy=team_policy(schedule=SCHEDULE), clock=clock
-    )
-    yield harness
-    harness.close()
+# The same driven clock and harness as the scheduled HTTP tests.
+clock = scheduled.clock
+h = scheduled.h
 
 
 @pytest.fixture
