@@ -101,6 +101,9 @@ REPLIES: Mapping[str, Mapping[str, ReplyValue]] = MappingProxyType(
         "joined": {"channel_id": "C0SAMPLE"},
         "already_joined": {"channel_id": "C0SAMPLE"},
         "join_slow": {},
+        # The postmortem file as posted (bot/slack/notifier.py)
+        "postmortem_posted": {"key": "INC-0", "version": 2},
+        "postmortem_file_title": {"key": "INC-0", "version": 2},
         # The error handler (bot/slack/app.py)
         "internal_error": {"error_id": "0123abcd"},
     }
