@@ -5,6 +5,8 @@ import pytest
 from bot.core.commands import Command, parse_command
 from bot.core.errors import UserError
 from bot.core.policy import Policy
+from bot.render.renderer import Renderer
+from bot.render.views import Messages
 
 SEVS = Policy().severity_names
 
@@ -77,5 +79,5 @@ def test_mistakes_get_a_reason_and_the_usage_line(text, message_part, usage_part
     """Bad input raises a UserError whose message explains and whose usage shows the right form."""
     with pytest.raises(UserError) as caught:
         parse_command(text, SEVS)
-    assert message_part in caught.value.message
+    assert message_part in Messages(Renderer(), Policy()).reply(caught.value.reply)
     assert usage_part in (caught.value.usage or "")

@@ -9,6 +9,7 @@ from bot.core.commands import Command
 from bot.core.decide import TransitionRefused, check_may_close
 from bot.core.errors import UserError
 from bot.core.policy import Policy
+from bot.core.replies import reply
 from bot.core.state import IncidentState
 
 Modal = Literal["update", "mitigate", "resolve"]
@@ -29,15 +30,15 @@ def decide_press(state: IncidentState, action: str, actor: str, policy: Policy, 
     if action == "severity":
         severity = (value or "").lower()
         if severity not in policy.severity_names:
-            raise UserError(f"`{severity}` is not a severity here.")
+            raise UserError(reply("button_not_a_severity", severity=severity))
         return Press(Command("severity", incident=state.number, severity=severity))
     if state.is_resolved:
-        raise TransitionRefused(f"{state.key} is already resolved; there is nothing to {action}.")
+        raise TransitionRefused(reply("button_already_resolved", key=state.key, action=action))
     if action == "update":
         return Press(modal="update")
     if action == "mitigate":
         if state.facts.status == "mitigated":
-            raise TransitionRefused(f"{state.key} is already mitigated.")
+            raise TransitionRefused(reply("button_already_mitigated", key=state.key))
         return Press(modal="mitigate")
     if action == "resolve":
         check_may_close(state, actor, "resolve", policy)

@@ -11,6 +11,7 @@ from datetime import date
 
 from bot.core.errors import UserError
 from bot.core.policy import ROLES, UPDATE_STATUSES
+from bot.core.replies import Reply, reply
 from bot.core.text import slug
 
 MAX_TITLE_LENGTH = 150  # Slack's header block limit; the title is the summary's header.
@@ -76,7 +77,7 @@ def parse_command(text: str, severities: tuple[str, ...]) -> Command:
     verb = words[0].lower()
     rest = words[1].strip() if len(words) > 1 else ""
     if verb not in USAGE:
-        raise UserError(f"I don't know the command `{_clip(words[0], 40)}`.", usage=overall_usage())
+        raise UserError(reply("unknown_command", word=words[0]), usage=overall_usage())
     incident = None
     if verb in INCIDENT_VERBS:
         incident, rest = _take_incident_ref(rest)
@@ -105,10 +106,7 @@ def _parse_declare(verb: str, incident: int | None, rest: str, severities: tuple
     if head.lower() in severities:
         severity, rest = head.lower(), tail
     elif re.fullmatch(r"sev-?\d+|p\d", head, re.IGNORECASE):
-        raise UserError(
-            f"`{_clip(head, 20)}` is not a severity here. Choose one of {_choices(severities)}.",
-            usage=usage_for(verb),
-        )
+        raise UserError(reply("declare_not_a_severity", word=head, choices=severities), usage=usage_for(verb))
     title = " ".join(rest.split())
     check_title(title)
     return Command(verb=verb, severity=severity, text=title)
@@ -116,15 +114,13 @@ def _parse_declare(verb: str, incident: int | None, rest: str, severities: tuple
 
 def check_title(title: str) -> None:
     if not title:
-        raise UserError("An incident needs a title: what is broken?", usage=usage_for("declare"))
+        raise UserError(reply("title_missing"), usage=usage_for("declare"))
     if len(title) > MAX_TITLE_LENGTH:
         raise UserError(
-            f"That title is {len(title)} characters; keep it under {MAX_TITLE_LENGTH} "
-            "and put the details in `/incident note`.",
-            usage=usage_for("declare"),
+            reply("title_too_long", length=len(title), limit=MAX_TITLE_LENGTH), usage=usage_for("declare")
         )
     if not _has_words(title):
-        raise UserError("A title needs words, not only emoji or punctuation.", usage=usage_for("declare"))
+        raise UserError(reply("title_without_words"), usage=usage_for("declare"))
 
 
 def _has_words(text: str) -> bool:
@@ -137,37 +133,34 @@ def _parse_update(verb: str, incident: int | None, rest: str, severities: tuple[
     status = None
     if head.lower() in UPDATE_STATUSES:
         status, rest = head.lower(), tail
-    message = _required_text(verb, rest, "What is the update? Say what changed and what happens next.")
+    message = _required_text(verb, rest, reply("update_text_missing"))
     return Command(verb=verb, incident=incident, status=status, text=message)
 
 
 def _parse_severity(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
     head, tail = _first_word(rest)
     if not head:
-        raise UserError(f"Which severity? Choose one of {_choices(severities)}.", usage=usage_for(verb))
+        raise UserError(reply("severity_missing", choices=severities), usage=usage_for(verb))
     if head.lower() not in severities:
-        raise UserError(
-            f"`{_clip(head, 20)}` is not a severity. Choose one of {_choices(severities)}.",
-            usage=usage_for(verb),
-        )
+        raise UserError(reply("severity_unknown", word=head, choices=severities), usage=usage_for(verb))
     return Command(verb=verb, incident=incident, severity=head.lower(), text=_limit(verb, tail))
 
 
 def _parse_role(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
     role, tail = _first_word(rest)
     if role.lower() not in ROLES:
-        raise UserError(f"Which role? Choose one of {_choices(ROLES)}.", usage=usage_for(verb))
+        raise UserError(reply("role_unknown", choices=ROLES), usage=usage_for(verb))
     who, extra = _first_word(tail)
     match = _USER_MENTION.match(who)
     if not match or extra:
-        raise UserError("Mention exactly one person with @, e.g. `@alice`.", usage=usage_for(verb))
+        raise UserError(reply("mention_one_person"), usage=usage_for(verb))
     return Command(verb=verb, incident=incident, role=role.lower(), user=match.group(1))
 
 
 Parser = Callable[[str, int | None, str, tuple[str, ...]], Command]
 
 
-def _text_command(prompt: str) -> Parser:
+def _text_command(prompt: Reply) -> Parser:
     def parse(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
         return Command(verb=verb, incident=incident, text=_required_text(verb, rest, prompt))
 
@@ -176,11 +169,11 @@ def _text_command(prompt: str) -> Parser:
 
 def _no_arguments(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
     if rest:
-        raise UserError(f"`{verb}` takes no text after it.", usage=usage_for(verb))
+        raise UserError(reply("takes_no_text", verb=verb), usage=usage_for(verb))
     return Command(verb=verb, incident=incident)
 
 
-def _required_text(verb: str, rest: str, prompt: str) -> str:
+def _required_text(verb: str, rest: str, prompt: Reply) -> str:
     text = rest.strip()
     if not text:
         raise UserError(prompt, usage=usage_for(verb))
@@ -190,18 +183,9 @@ def _required_text(verb: str, rest: str, prompt: str) -> str:
 def _limit(verb: str, text: str) -> str:
     if len(text) > MAX_TEXT_LENGTH:
         raise UserError(
-            f"That text is {len(text)} characters; Slack shows at most {MAX_TEXT_LENGTH}. Split it up.",
-            usage=usage_for(verb),
+            reply("text_too_long", length=len(text), limit=MAX_TEXT_LENGTH), usage=usage_for(verb)
         )
     return text
-
-
-def _choices(options: tuple[str, ...]) -> str:
-    return ", ".join(f"`{o}`" for o in options)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _parse_postmortem(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
@@ -209,8 +193,8 @@ def _parse_postmortem(verb: str, incident: int | None, rest: str, severities: tu
         return Command(verb=verb, incident=incident)
     head, tail = _first_word(rest)
     if head.lower() not in SECTIONS:
-        raise UserError(f"Which section? Choose one of {_choices(SECTIONS)}.", usage=usage_for(verb))
-    text = _required_text(verb, tail, f"What should the {head.lower()} section say?")
+        raise UserError(reply("section_unknown", choices=SECTIONS), usage=usage_for(verb))
+    text = _required_text(verb, tail, reply("section_text_missing", section=head.lower()))
     return Command(verb=verb, incident=incident, section=head.lower(), text=text)
 
 
@@ -223,16 +207,14 @@ def _parse_action(verb: str, incident: int | None, rest: str, severities: tuple[
     sub = head.lower()
     if sub == "list":
         if tail.lower() not in ("", "mine"):
-            raise UserError("`action list` takes only `mine`.", usage=usage_for(verb))
+            raise UserError(reply("action_list_takes_mine"), usage=usage_for(verb))
         return Command(verb=verb, incident=incident, sub="mine" if tail else "list")
     if sub == "done":
         if not tail.isdigit():
-            raise UserError(
-                "Which item? Give its number from `/incident action list`.", usage=usage_for(verb)
-            )
+            raise UserError(reply("action_item_number_missing"), usage=usage_for(verb))
         return Command(verb=verb, incident=incident, sub="done", item=int(tail))
     if sub != "add":
-        raise UserError("Use `action add`, `action done` or `action list`.", usage=usage_for(verb))
+        raise UserError(reply("action_sub_unknown"), usage=usage_for(verb))
     text, due, owner = tail, None, None
     match = _DUE.search(text)
     if match:
@@ -240,13 +222,11 @@ def _parse_action(verb: str, incident: int | None, rest: str, severities: tuple[
         try:
             date.fromisoformat(due)
         except ValueError:
-            raise UserError(f"`{due}` is not a date; use YYYY-MM-DD.", usage=usage_for(verb)) from None
+            raise UserError(reply("due_not_a_date", due=due), usage=usage_for(verb)) from None
     match = _OWNER.search(text)
     if match:
         owner, text = match.group(1), text[: match.start()].strip()
-    text = _required_text(
-        verb, text, "What needs doing? e.g. `/incident action add Add a pool-leak alert @bob`"
-    )
+    text = _required_text(verb, text, reply("action_text_missing"))
     return Command(verb=verb, incident=incident, sub="add", text=text, user=owner, due=due)
 
 
@@ -255,16 +235,14 @@ def _parse_metrics(verb: str, incident: int | None, rest: str, severities: tuple
         return Command(verb=verb, days=30)
     match = re.fullmatch(r"(\d{1,4})d?", rest.strip().lower())
     if not match or int(match.group(1)) == 0:
-        raise UserError("Give the window in days, e.g. `30d`.", usage=usage_for(verb))
+        raise UserError(reply("metrics_window_unknown"), usage=usage_for(verb))
     return Command(verb=verb, days=int(match.group(1)))
 
 
 def _parse_service(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
     name = slug(rest, max_length=64)
     if not name:
-        raise UserError(
-            "Which service is affected? e.g. `/incident service checkout`.", usage=usage_for(verb)
-        )
+        raise UserError(reply("service_missing"), usage=usage_for(verb))
     return Command(verb=verb, incident=incident, text=name)
 
 
@@ -277,8 +255,8 @@ _PARSERS: dict[str, Parser] = {
     "update": _parse_update,
     "severity": _parse_severity,
     "role": _parse_role,
-    "note": _text_command("What should the note say?"),
-    "mitigate": _text_command("What mitigated it? e.g. `/incident mitigate Rolled back to v1.4.2`"),
-    "resolve": _text_command("Give a one-line resolution summary: what fixed it?"),
-    "reopen": _text_command("Why reopen it? Say what came back."),
+    "note": _text_command(reply("note_text_missing")),
+    "mitigate": _text_command(reply("mitigate_text_missing")),
+    "resolve": _text_command(reply("resolve_text_missing")),
+    "reopen": _text_command(reply("reopen_text_missing")),
 }

@@ -12,6 +12,7 @@ from bot.core.commands import Command, usage_for
 from bot.core.errors import UserError
 from bot.core.events import NewEvent
 from bot.core.policy import Policy
+from bot.core.replies import Reply, reply
 from bot.core.state import IncidentState
 
 
@@ -26,7 +27,7 @@ class NotAllowed(UserError):
 @dataclass(frozen=True)
 class Decision:
     events: list[NewEvent] = field(default_factory=list)
-    reply: str = ""
+    reply: Reply | None = None
 
 
 def decide_declare(
@@ -76,7 +77,7 @@ def decide(
         raise ValueError(f"{command.verb!r} is not a command that changes an incident")
     extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
     if extra.get("source") in state.sources:
-        return Decision(reply=f"That was already applied to {state.key}.")
+        return Decision(reply=reply("already_applied", key=state.key))
     decision = handler(state, command, actor, now, policy)
     if not extra:
         return decision
@@ -106,45 +107,43 @@ def decide_unpin(
 
 def check_may_close(state: IncidentState, actor: str, verb: str, policy: Policy) -> None:
     if policy.resolve_by == "commander" and state.commander and actor != state.commander:
-        raise NotAllowed(
-            f"Only the commander of {state.key}, <@{state.commander}>, can {verb} it. "
-            f"Ask them, or take the role with `/incident role {state.key} commander @you`."
-        )
+        raise NotAllowed(reply("only_the_commander", key=state.key, commander=state.commander, verb=verb))
 
 
 def _refuse_if_resolved(state: IncidentState, verb: str) -> None:
     if state.is_resolved:
         raise TransitionRefused(
-            f"{state.key} is resolved, so it can't take `{verb}`. "
-            f"Use `/incident reopen {state.key} <reason>` if it came back.",
-            usage=usage_for(verb),
+            reply("resolved_takes_nothing", key=state.key, verb=verb), usage=usage_for(verb)
         )
 
 
 def _ack(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     if state.facts.acknowledged_by is not None:
-        at = (
-            state.facts.acknowledged_at.strftime("%Y-%m-%d %H:%M UTC") if state.facts.acknowledged_at else "?"
+        first = reply(
+            "already_acknowledged",
+            key=state.key,
+            user=state.facts.acknowledged_by,
+            at=state.facts.acknowledged_at,
         )
-        return Decision(
-            reply=f"{state.key} was already acknowledged by <@{state.facts.acknowledged_by}> at {at}."
-        )
+        return Decision(reply=first)
     _refuse_if_resolved(state, command.verb)
-    return Decision([NewEvent(actor, now, ev.IncidentAcknowledged())], f"You acknowledged {state.key}.")
+    return Decision([NewEvent(actor, now, ev.IncidentAcknowledged())], reply("acknowledged", key=state.key))
 
 
 def _update(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     _refuse_if_resolved(state, command.verb)
     shown = command.status or state.facts.status
     update = ev.StatusUpdated(message=command.text, status=shown, previous_status=state.facts.status)
-    return Decision([NewEvent(actor, now, update)], f"Update posted to {state.key} ({shown}).")
+    return Decision([NewEvent(actor, now, update)], reply("update_posted", key=state.key, status=shown))
 
 
 def _severity(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     _refuse_if_resolved(state, command.verb)
     to = command.severity or ""
     if to == state.facts.severity:
-        raise TransitionRefused(f"{state.key} is already {to.upper()}.", usage=usage_for(command.verb))
+        raise TransitionRefused(
+            reply("severity_unchanged", key=state.key, severity=to), usage=usage_for(command.verb)
+        )
     level = policy.severity(to)
     change = ev.SeverityChanged(
         previous_severity=state.facts.severity,
@@ -154,7 +153,7 @@ def _severity(state: IncidentState, command: Command, actor: str, now: datetime,
     )
     return Decision(
         [NewEvent(actor, now, change)],
-        f"{state.key} is now {to.upper()} (was {state.facts.severity.upper()}).",
+        reply("severity_changed", key=state.key, severity=to, previous=state.facts.severity),
     )
 
 
@@ -162,38 +161,39 @@ def _role(state: IncidentState, command: Command, actor: str, now: datetime, pol
     _refuse_if_resolved(state, command.verb)
     role, user = command.role or "", command.user or ""
     if state.facts.roles.get(role) == user:
-        raise TransitionRefused(f"<@{user}> is already {role} of {state.key}.", usage=usage_for(command.verb))
+        raise TransitionRefused(
+            reply("role_unchanged", key=state.key, user=user, role=role), usage=usage_for(command.verb)
+        )
     assigned = ev.RoleAssigned(role=role, user=user, previous=state.facts.roles.get(role))
-    return Decision([NewEvent(actor, now, assigned)], f"<@{user}> is now {role} of {state.key}.")
+    return Decision(
+        [NewEvent(actor, now, assigned)], reply("role_assigned", key=state.key, user=user, role=role)
+    )
 
 
 def _note(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     # Notes stay open after resolve: the postmortem keeps collecting facts.
-    return Decision([NewEvent(actor, now, ev.NoteAdded(text=command.text))], f"Noted on {state.key}.")
+    return Decision([NewEvent(actor, now, ev.NoteAdded(text=command.text))], reply("noted", key=state.key))
 
 
 def _mitigate(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     _refuse_if_resolved(state, command.verb)
     if state.facts.status == "mitigated":
-        raise TransitionRefused(
-            f"{state.key} is already mitigated. Post progress with `/incident update`, "
-            "or resolve it when it's fixed.",
-            usage=usage_for(command.verb),
-        )
+        raise TransitionRefused(reply("already_mitigated", key=state.key), usage=usage_for(command.verb))
     return Decision(
         [NewEvent(actor, now, ev.IncidentMitigated(note=command.text))],
-        f"{state.key} is mitigated.",
+        reply("mitigated", key=state.key),
     )
 
 
 def _resolve(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     check_may_close(state, actor, "resolve", policy)
     if state.is_resolved:
-        at = state.facts.resolved_at.strftime("%Y-%m-%d %H:%M UTC") if state.facts.resolved_at else "?"
-        raise TransitionRefused(f"{state.key} was already resolved at {at}.", usage=usage_for("reopen"))
+        raise TransitionRefused(
+            reply("already_resolved", key=state.key, at=state.facts.resolved_at), usage=usage_for("reopen")
+        )
     return Decision(
         [NewEvent(actor, now, ev.IncidentResolved(summary=command.text))],
-        f"{state.key} is resolved.",
+        reply("resolved", key=state.key),
     )
 
 
@@ -201,19 +201,23 @@ def _reopen(state: IncidentState, command: Command, actor: str, now: datetime, p
     check_may_close(state, actor, "reopen", policy)
     if not state.is_resolved:
         raise TransitionRefused(
-            f"{state.key} is still open ({state.facts.status}).", usage=usage_for(command.verb)
+            reply("still_open", key=state.key, status=state.facts.status), usage=usage_for(command.verb)
         )
     return Decision(
         [NewEvent(actor, now, ev.IncidentReopened(reason=command.text))],
-        f"{state.key} is reopened.",
+        reply("reopened", key=state.key),
     )
 
 
 def _service(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     if state.facts.service == command.text:
-        raise TransitionRefused(f"{state.key} is already on {command.text}.", usage=usage_for(command.verb))
+        raise TransitionRefused(
+            reply("service_unchanged", key=state.key, service=command.text), usage=usage_for(command.verb)
+        )
     service_set = ev.ServiceSet(service=command.text, previous=state.facts.service)
-    return Decision([NewEvent(actor, now, service_set)], f"{state.key} affects {command.text}.")
+    return Decision(
+        [NewEvent(actor, now, service_set)], reply("service_set", key=state.key, service=command.text)
+    )
 
 
 def _postmortem(
@@ -223,33 +227,35 @@ def _postmortem(
         written = ev.PostmortemSectionWritten(section=command.section, text=command.text)
         return Decision(
             [NewEvent(actor, now, written)],
-            f"Saved the {command.section} section of the {state.key} postmortem.",
+            reply("postmortem_section_saved", key=state.key, section=command.section),
         )
     version = len(state.postmortem.requests) + 1
-    reply = f"Publishing the {state.key} postmortem (version {version}) in the incident channel."
-    if version > 1:
-        reply += f" It supersedes version {version - 1}; the earlier file stays in the channel."
-    return Decision([NewEvent(actor, now, ev.PostmortemRequested(version=version))], reply)
+    return Decision(
+        [NewEvent(actor, now, ev.PostmortemRequested(version=version))],
+        reply("postmortem_publishing", key=state.key, version=version),
+    )
 
 
 def _action(state: IncidentState, command: Command, actor: str, now: datetime, policy: Policy) -> Decision:
     if command.sub == "add":
         n = max(state.postmortem.action_items, default=0) + 1
         added = ev.ActionItemAdded(n=n, text=command.text, owner=command.user, due=command.due)
-        owner = f" for <@{command.user}>" if command.user else ""
-        due = f", due {command.due}" if command.due else ""
-        return Decision([NewEvent(actor, now, added)], f"Action item {n} added{owner}{due}.")
+        return Decision(
+            [NewEvent(actor, now, added)], reply("action_added", n=n, owner=command.user, due=command.due)
+        )
     if command.sub == "done":
         item = state.postmortem.action_items.get(command.item or 0)
         if item is None:
             raise TransitionRefused(
-                f"{state.key} has no action item {command.item}.", usage=usage_for("action")
+                reply("action_item_missing", key=state.key, item=command.item), usage=usage_for("action")
             )
         if item.done_at is not None:
-            raise TransitionRefused(f"Action item {command.item} is already done.", usage=usage_for("action"))
+            raise TransitionRefused(
+                reply("action_item_already_done", item=command.item), usage=usage_for("action")
+            )
         return Decision(
             [NewEvent(actor, now, ev.ActionItemDone(n=item.n))],
-            f"Action item {command.item} is done.",
+            reply("action_item_done", item=command.item),
         )
     raise ValueError(f"action {command.sub!r} changes nothing")
 
@@ -272,5 +278,5 @@ _HANDLERS = {
 def decide_join(state: IncidentState, actor: str, now: datetime) -> Decision:
     """Join channel on the announcement: the bot owes the person an invite (once)."""
     if actor in state.slack.in_channel or actor in state.facts.joined:
-        return Decision(reply="already in")
+        return Decision()  # already in: nothing owed; the service tells them where the channel is
     return Decision([NewEvent(actor, now, ev.ResponderJoined(user=actor))])

@@ -1,4 +1,10 @@
-"""The bot's exception tree: one root, user-facing errors carry a message fit for Slack."""
+"""The bot's exception tree: one root, user-facing errors carry a reply (rendered at the edge)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.core.replies import Reply
 
 
 class IncidentBotError(Exception):
@@ -8,10 +14,10 @@ class IncidentBotError(Exception):
 class UserError(IncidentBotError):
     """A mistake by the person typing: shown to them as an ephemeral reply."""
 
-    def __init__(self, message: str, *, usage: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.usage = usage
+    def __init__(self, reply: Reply, *, usage: str | None = None) -> None:
+        super().__init__(reply.key)
+        self.reply = reply
+        self.usage = usage  # command syntax (`USAGE`), shown under the reply
 
 
 class ConfigError(IncidentBotError):
@@ -29,9 +35,11 @@ class ChannelBusy(IncidentBotError):
 class FormErrors(UserError):
     """A modal submitted with missing or wrong fields: shown inline, next to each field."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+    def __init__(self, errors: Mapping[str, Reply]) -> None:
+        if not errors:
+            raise ValueError("FormErrors needs at least one field's error")
+        super().__init__(next(iter(errors.values())))
+        self.errors = dict(errors)
 
 
 class DuplicateDelivery(IncidentBotError):

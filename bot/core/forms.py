@@ -14,6 +14,7 @@ from typing import Any
 from bot.core.commands import Command, check_title
 from bot.core.errors import FormErrors, UserError
 from bot.core.policy import Policy
+from bot.core.replies import Reply, reply
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,14 @@ def _text(form: Mapping[str, Any], name: str) -> str:
 
 def declare_form(form: Mapping[str, Any], actor: str, policy: Policy) -> FormCommand:
     title = " ".join(_text(form, "title").split())
-    errors = {}
+    errors: dict[str, Reply] = {}
     try:
         check_title(title)
     except UserError as exc:
-        errors["title"] = exc.message
+        errors["title"] = exc.reply
     severity = form.get("severity") or policy.default_severity
     if severity not in policy.severity_names:
-        errors["severity"] = "Choose one of the severities."
+        errors["severity"] = reply("form_severity_unknown")
     if errors:
         raise FormErrors(errors)
     details = {
@@ -51,7 +52,7 @@ def declare_form(form: Mapping[str, Any], actor: str, policy: Policy) -> FormCom
 def update_form(number: int, form: Mapping[str, Any]) -> FormCommand:
     message = _text(form, "message")
     if not message:
-        raise FormErrors({"message": "Say what changed and what happens next."})
+        raise FormErrors({"message": reply("form_update_message_missing")})
     command = Command("update", incident=number, status=form.get("status"), text=message)
     return FormCommand(command, {"impact": form.get("impact") or None})
 
@@ -59,21 +60,21 @@ def update_form(number: int, form: Mapping[str, Any]) -> FormCommand:
 def mitigate_form(number: int, form: Mapping[str, Any]) -> FormCommand:
     note = _text(form, "note")
     if not note:
-        raise FormErrors({"note": "Say what stopped the impact."})
+        raise FormErrors({"note": reply("form_mitigate_note_missing")})
     return FormCommand(Command("mitigate", incident=number, text=note), {})
 
 
 def resolve_form(number: int, form: Mapping[str, Any], now: datetime) -> FormCommand:
     summary = _text(form, "summary")
-    errors = {} if summary else {"summary": "Give a one-line summary of what fixed it."}
+    errors = {} if summary else {"summary": reply("form_resolve_summary_missing")}
     ended_at = None
     date, time_of_day = form.get("ended_date"), form.get("ended_time")
     if bool(date) != bool(time_of_day):
-        errors["ended_time" if date else "ended_date"] = "Give both the day and the time, or neither."
+        errors["ended_time" if date else "ended_date"] = reply("form_ended_needs_both")
     elif date:
         ended_at = datetime.fromisoformat(f"{date}T{time_of_day}:00+00:00")
         if ended_at > now:
-            errors["ended_date"] = "The impact cannot have ended in the future."
+            errors["ended_date"] = reply("form_ended_in_future")
     if errors:
         raise FormErrors(errors)
     extra = {"root_cause": form.get("root_cause") or None, "impact_ended_at": ended_at}

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from bot.core.commands import Command
 from bot.core.errors import UserError
+from bot.core.replies import reply
 
 
 class Route(StrEnum):
@@ -37,10 +38,7 @@ def route(command: Command, in_channel: int | None) -> Routed:
         return Routed(Route.MY_ACTIONS)
     number = command.incident if command.incident is not None else in_channel
     if number is None:
-        raise UserError(
-            f"This isn't an incident channel, so name the incident: `/incident {command.verb} INC-3 …`. "
-            "`/incident list` shows the open ones."
-        )
+        raise UserError(reply("incident_not_named", verb=command.verb))
     if command.verb == "status":
         return Routed(Route.STATUS, number)
     if command.verb == "action" and command.sub in ("list", "mine"):

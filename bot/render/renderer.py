@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+import yaml
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+)
 
 from bot.core.errors import ConfigError
 from bot.render.ids import IDS
 
 # Slack's own markup that user text may carry on purpose: mentions, channel links, links.
 _SLACK_MARKUP = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|https?://[^<>\s|]+)(?:\|[^<>]*)?>")
+
+
+# The one catalogue of replies: every short answer to a person, keyed by name (bot/core/replies.py).
+REPLIES_FILE = "replies.yml"
 
 
 def default_template_dir() -> Path:
@@ -100,12 +114,44 @@ class Renderer:
             mrkdwn=escape_mrkdwn, clip=clip, hhmm=hhmm, when=when, duration=duration, span=span
         )
         self.env.globals["ids"] = IDS
+        self.replies = self._load_replies()
 
     def text(self, name: str, **context: Any) -> str:
         try:
             return self.env.get_template(name).render(**context).strip()
         except TemplateError as exc:
             raise ConfigError(f"template {name} failed: {exc}") from exc
+
+    def reply(self, key: str, data: Mapping[str, Any]) -> str:
+        """One entry of the reply catalogue, rendered with its data."""
+        template = self.replies.get(key)
+        if template is None:
+            raise ConfigError(f"template {REPLIES_FILE} has no reply {key!r}")
+        try:
+            return template.render(**data).strip()
+        except TemplateError as exc:
+            raise ConfigError(f"template {REPLIES_FILE}, reply {key}, failed: {exc}") from exc
+
+    def _load_replies(self) -> dict[str, Template]:
+        """The catalogue, from the team's folder if it holds one, else the default; each entry
+        compiled now, so a syntax error stops the bot at start naming its key."""
+        assert self.env.loader is not None
+        try:
+            source, _, _ = self.env.loader.get_source(self.env, REPLIES_FILE)
+            entries = yaml.safe_load(source)
+        except (TemplateError, yaml.YAMLError) as exc:
+            raise ConfigError(f"template {REPLIES_FILE} cannot be read: {exc}") from exc
+        if not isinstance(entries, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in entries.items()
+        ):
+            raise ConfigError(f"template {REPLIES_FILE} must map each reply key to its text")
+        compiled = {}
+        for key, text in entries.items():
+            try:
+                compiled[key] = self.env.from_string(text)
+            except TemplateError as exc:
+                raise ConfigError(f"template {REPLIES_FILE}, reply {key}, failed: {exc}") from exc
+        return compiled
 
     def blocks(self, name: str, **context: Any) -> list[dict[str, Any]]:
         value = self._json(name, context)

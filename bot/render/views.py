@@ -10,12 +10,14 @@ from bot.core import events as ev
 from bot.core import postmortem
 from bot.core.alerts import parse_webhook
 from bot.core.commands import USAGE
+from bot.core.errors import ConfigError, FormErrors, UserError
 from bot.core.events import Event, fields_of
 from bot.core.metrics import compute_metrics
 from bot.core.policy import UPDATE_STATUSES, Policy
+from bot.core.replies import REPLIES, Reply
 from bot.core.schedule import NOTICE_KINDS
 from bot.core.state import IncidentState, replay
-from bot.render.renderer import Renderer
+from bot.render.renderer import REPLIES_FILE, Renderer
 
 
 def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str, Any]:
@@ -127,12 +129,6 @@ class Messages:
     def action_list(self, items: list[dict[str, Any]], key: str, mine: bool, hidden: int = 0) -> str:
         return self.renderer.text("action_list.mrkdwn.j2", items=items, key=key, mine=mine, hidden=hidden)
 
-    def joined(self, state: IncidentState, already: bool) -> str:
-        return self.renderer.text("joined.mrkdwn.j2", incident=incident_view(state), already=already)
-
-    def private_refusal(self, state: IncidentState) -> str:
-        return self.renderer.text("private_refusal.mrkdwn.j2", incident={"key": state.key})
-
     def metrics(self, metrics: Any) -> str:
         return self.renderer.text("metrics.mrkdwn.j2", m=metrics)
 
@@ -154,13 +150,17 @@ class Messages:
     def help(self) -> str:
         return self.renderer.text("help.mrkdwn.j2", usage=USAGE, severities=self.policy.severities)
 
-    def channel_ready(self, state: IncidentState) -> str:
-        return self.renderer.text("channel_ready.mrkdwn.j2", incident=incident_view(state))
+    def reply(self, reply: Reply) -> str:
+        """A short answer to a person, from the reply catalogue (`replies.yml`)."""
+        return self.renderer.reply(reply.key, reply.data)
 
-    def declared_reply(self, state: IncidentState, channel_name: str) -> str:
-        return self.renderer.text(
-            "declared_reply.mrkdwn.j2", incident=incident_view(state), channel_name=channel_name
-        )
+    def user_error(self, error: UserError) -> str:
+        """A person's mistake as shown to them: the reply, and the command's usage line under it."""
+        if isinstance(error, FormErrors):
+            text = "; ".join(self.reply(r) for r in error.errors.values())
+        else:
+            text = self.reply(error.reply)
+        return f"{text}\n{error.usage}" if error.usage else text
 
 
 def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState, list[Event]]:
@@ -240,8 +240,7 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
     messages.topic(state)
     messages.status(state, now)
     messages.help()
-    messages.channel_ready(state)
-    messages.declared_reply(state, "inc-0-sample")
+    render_every_reply(messages)
     messages.postmortem(state)
     messages.triage(parse_webhook(_SAMPLE_WEBHOOK))
     messages.action_list(
@@ -257,8 +256,6 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
         ),
         HeadView("INC-1", "", state.facts.severity, state.facts.status, None, None, now, hidden=True),
     ]
-    messages.private_refusal(state)
-    messages.joined(state, already=True)
     messages.incident_list(heads, now)
     for event in events:
         if isinstance(event.payload, ev.NoticeDue):
@@ -266,3 +263,14 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
         else:
             messages.timeline_entry(event, state)
     return outputs
+
+
+def render_every_reply(messages: Messages) -> None:
+    """Render each entry of the reply catalogue with its sample data; a catalogue that lacks a
+    reply the bot gives, or holds one it does not know (a typo), is reported naming the key."""
+    catalogue = set(messages.renderer.replies)
+    unknown = sorted(catalogue - set(REPLIES))
+    if unknown:
+        raise ConfigError(f"template {REPLIES_FILE} has replies the bot does not give: {', '.join(unknown)}")
+    for key, sample in REPLIES.items():
+        messages.reply(Reply(key, sample))

@@ -16,6 +16,7 @@ from bot.core.errors import ConcurrencyConflict, UserError
 from bot.core.events import Event, NewEvent
 from bot.core.owed import Owed, owed_slack_work
 from bot.core.policy import Policy
+from bot.core.replies import reply
 from bot.core.schedule import next_due_at
 from bot.core.state import IncidentState, replay
 from bot.render.views import Messages
@@ -82,7 +83,7 @@ class ServiceBase:
     def _events_of(self, number: int) -> list[Event]:
         events = self.store.load(number)
         if not events:
-            raise UserError(f"There is no INC-{number}. `/incident list` shows the open incidents.")
+            raise UserError(reply("no_such_incident", key=f"INC-{number}"))
         return events
 
     def state_of(self, number: int) -> IncidentState:

@@ -14,6 +14,7 @@ from bot.core.commands import Command, parse_command
 from bot.core.decide import Decision, decide, decide_declare, decide_join, decide_pin, decide_unpin
 from bot.core.errors import DuplicateDelivery
 from bot.core.events import Event, NewEvent
+from bot.core.replies import reply
 from bot.core.routing import Route, route
 from bot.core.schedule import next_due_at
 from bot.core.state import IncidentState, replay
@@ -70,19 +71,22 @@ class Commands(Reads):
                 declared, next_due_at(replay([first]), self.policy), declared.payload.source
             )
         except DuplicateDelivery as dup:
-            return Outcome(f"That was already declared as INC-{dup.incident}.", dup.incident)
+            already = reply("already_declared", key=f"INC-{dup.incident}")
+            return Outcome(self.messages.reply(already), dup.incident)
         state = replay([event])
-        name = channel_name_for(state.number, state.facts.title, self.policy.channel_prefix)
-        return Outcome(
-            self.messages.declared_reply(state, name), state.number, after_sync=self.channel_ready_text
+        answer = reply(
+            "declared",
+            key=state.key,
+            severity=state.facts.severity,
+            title=state.facts.title,
+            channel_name=channel_name_for(state.number, state.facts.title, self.policy.channel_prefix),
         )
+        return Outcome(self.messages.reply(answer), state.number, after_sync=self.channel_ready_text)
 
     def channel_ready_text(self, state: IncidentState | None) -> str:
         if state is None or state.slack.channel_id is None:
-            return (
-                "Slack is slow to create the incident channel; I'll keep trying and announce it when it's up."
-            )
-        return self.messages.channel_ready(state)
+            return self.messages.reply(reply("channel_slow"))
+        return self.messages.reply(reply("channel_ready", key=state.key, channel_id=state.slack.channel_id))
 
     def _change(
         self, number: int, command: Command, actor: str, now: datetime, extra: Mapping[str, Any] | None = None
@@ -95,7 +99,7 @@ class Commands(Reads):
             return decision.events
 
         self._append_decided(number, decide_now)
-        return Outcome(decision.reply, number)
+        return Outcome(self.messages.reply(decision.reply) if decision.reply else "", number)
 
     # Buttons and modals -------------------------------------------------------------------
 
@@ -144,14 +148,14 @@ class Commands(Reads):
 
         self._append_decided(number, decide_now)
         if not decision.events:
-            state = self.state_of(number)
-            return Outcome(self.messages.joined(state, already=True), number)
+            channel = self.state_of(number).slack.channel_id
+            return Outcome(self.messages.reply(reply("already_joined", channel_id=channel)), number)
         return Outcome("", number, after_sync=lambda state: self._joined_text(state, actor))
 
     def _joined_text(self, state: IncidentState | None, actor: str) -> str:
         if state is None or actor not in state.slack.in_channel:
-            return "Slack is slow right now; you will be invited to the channel in a moment."
-        return self.messages.joined(state, already=False)
+            return self.messages.reply(reply("join_slow"))
+        return self.messages.reply(reply("joined", channel_id=state.slack.channel_id))
 
     def pin_reaction(self, channel_id: str, message_ts: str, actor: str, source: str) -> int | None:
         """📌 on a message in an incident channel: put it on that incident's timeline (once)."""

@@ -11,6 +11,7 @@ from bot.core.decide import NotAllowed
 from bot.core.events import MEMBERSHIP_TYPES, METRICS_TYPES
 from bot.core.metrics import Metrics, compute_metrics
 from bot.core.postmortem import action_rows
+from bot.core.replies import reply
 from bot.core.state import IncidentState, replay
 from bot.render.views import HeadView
 from bot.service.base import ServiceBase
@@ -51,7 +52,7 @@ class Reads(ServiceBase):
         """Refuse, saying it is private, someone outside a private incident who names it."""
         state = replay(self.store.load(number, types=MEMBERSHIP_TYPES) or self._events_of(number))
         if not may_see(state, actor, channel_id):
-            raise NotAllowed(self.messages.private_refusal(state))
+            raise NotAllowed(reply("private_refusal", key=state.key))
 
     def open_incidents(self, viewer: str, from_channel: str | None = None) -> list[HeadView]:
         """Open incidents as `viewer` may see them: a private one they are not in is listed as

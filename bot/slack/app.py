@@ -18,8 +18,10 @@ from slack_sdk import WebClient
 
 from bot.core.errors import FormErrors, UserError
 from bot.core.forms import FIRST_FIELD
+from bot.core.replies import reply
 from bot.core.state import IncidentState
 from bot.render import ids
+from bot.render.views import Messages
 from bot.service import IncidentService, Outcome
 from bot.slack.forms import form_values
 from bot.sync_queue import SyncQueue, TrackingExecutor
@@ -64,7 +66,7 @@ def build_bolt_app(
         # Bolt's default pool of 5 would queue acks behind one another under a burst.
         listener_executor=listeners or TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener"),
     )
-    app.error(on_error)
+    app.error(error_handler(service.messages))
     register_command(app, service, queue, views)
     register_actions(app, service, queue, views)
     register_views(app, service, queue)
@@ -72,27 +74,40 @@ def build_bolt_app(
     return app
 
 
-def on_error(error: Exception, body: dict[str, Any], respond: Respond | None = None) -> BoltResponse | None:
-    """The one error handler: a person's mistake is answered with its reason, anything else with
-    an error id that is in the log. Slack never gets an error status from the bot."""
-    if isinstance(error, UserError):
-        text = f"{error.message}\n{error.usage}" if error.usage else error.message
-    else:
-        error_id = uuid.uuid4().hex[:8]
-        log.error(
-            "error %s handling a %s request", error_id, body.get("type", "slash command"), exc_info=error
-        )
-        text = f"Sorry, something went wrong on my side (error id `{error_id}`). It is logged."
-    if body.get("type") == "view_submission":
-        errors = error.errors if isinstance(error, FormErrors) else {_first_field(body): text}
-        return _json_response({"response_action": "errors", "errors": errors})
-    if body.get("type") == "block_actions":
-        if respond is not None:
-            _ephemeral(respond, text)
-        return BoltResponse(status=200, body="")
-    if "command" in body:
-        return _json_response({"response_type": "ephemeral", "text": text})
-    return BoltResponse(status=200, body="")  # an event: Slack only needs to hear it arrived
+ErrorHandler = Callable[[Exception, dict[str, Any], Respond | None], BoltResponse | None]
+
+
+def error_handler(messages: Messages) -> ErrorHandler:
+    """The one error handler, speaking through the reply catalogue."""
+
+    def on_error(
+        error: Exception, body: dict[str, Any], respond: Respond | None = None
+    ) -> BoltResponse | None:
+        """A person's mistake is answered with its reason, anything else with an error id that is
+        in the log. Slack never gets an error status from the bot."""
+        if isinstance(error, UserError):
+            text = messages.user_error(error)
+        else:
+            error_id = uuid.uuid4().hex[:8]
+            log.error(
+                "error %s handling a %s request", error_id, body.get("type", "slash command"), exc_info=error
+            )
+            text = messages.reply(reply("internal_error", error_id=error_id))
+        if body.get("type") == "view_submission":
+            if isinstance(error, FormErrors):
+                errors = {name: messages.reply(r) for name, r in error.errors.items()}
+            else:
+                errors = {_first_field(body): text}
+            return _json_response({"response_action": "errors", "errors": errors})
+        if body.get("type") == "block_actions":
+            if respond is not None:
+                _ephemeral(respond, text)
+            return BoltResponse(status=200, body="")
+        if "command" in body:
+            return _json_response({"response_type": "ephemeral", "text": text})
+        return BoltResponse(status=200, body="")  # an event: Slack only needs to hear it arrived
+
+    return on_error
 
 
 def _first_field(body: dict[str, Any]) -> str:

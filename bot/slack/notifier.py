@@ -22,6 +22,7 @@ from bot.core.audience import Destination
 from bot.core.errors import ChannelBusy
 from bot.core.owed import Owed, StepKind
 from bot.core.policy import Policy
+from bot.core.replies import reply
 from bot.core.state import IncidentState
 from bot.render.renderer import clip
 from bot.render.views import Messages
@@ -203,15 +204,12 @@ class SlackNotifier:
         assert isinstance(request, ev.PostmortemRequested)
         version = request.version
         markdown = self.messages.postmortem(state)
-        comment = f"Postmortem for {state.key}, version {version}."
-        if version > 1:
-            comment += f" It supersedes version {version - 1}."
         response = self.client.files_upload_v2(
             channel=state.slack.channel_id,
             content=markdown,
             filename=f"{state.key}-postmortem-v{version}.md",
-            title=f"{state.key} postmortem (v{version})",
-            initial_comment=comment,
+            title=self.messages.reply(reply("postmortem_file_title", key=state.key, version=version)),
+            initial_comment=self.messages.reply(reply("postmortem_posted", key=state.key, version=version)),
         )
         file_id = response["files"][0]["id"] if response.get("files") else response["file"]["id"]
         digest = hashlib.sha256(markdown.encode()).hexdigest()
