@@ -81,3 +81,17 @@ def test_mistakes_get_a_reason_and_the_usage_line(text, message_part, usage_part
         parse_command(text, SEVS)
     assert message_part in Messages(Renderer(), Policy()).reply(caught.value.reply)
     assert usage_part in (caught.value.usage or "")
+
+
+def test_a_word_the_person_typed_is_escaped_when_the_reply_repeats_it():
+    """An unknown command or severity is quoted back with &, < and > escaped, so typed markup stays text."""
+    from bot.core.policy import Policy
+    from bot.render.renderer import Renderer
+    from bot.render.views import Messages
+
+    messages = Messages(Renderer(), Policy())
+    for text in ("<!channel>", "severity INC-1 <!channel>"):
+        with pytest.raises(UserError) as caught:
+            parse_command(text, ("sev1", "sev2"))
+        shown = messages.user_error(caught.value)
+        assert "<!channel>" not in shown and "&lt;" in shown, shown
