@@ -26,7 +26,7 @@ from bot.slack.pacing import ChannelPacer
 from bot.slack.template_check import check_templates
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
-from bot.sync_queue import SyncQueue, TrackingExecutor
+from bot.sync_queue import RequestsInFlight, SyncQueue, TrackingExecutor
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,8 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     client = make_client(settings.bot_token, settings.slack_api_url)
     notifier = SlackNotifier(client, messages, settings.policy, ChannelPacer(settings.posts_per_second))
     service = IncidentService(store, settings.policy, messages, clock, slack=notifier)
-    queue = SyncQueue(service.sync_slack)
+    in_flight = RequestsInFlight()
+    queue = SyncQueue(service.sync_slack, acks_first=in_flight)
     listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
     app = build_bolt_app(
         client=client,
@@ -86,18 +87,25 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
         listeners=listeners,
     )
     alerts = make_alert_handler(service, queue, settings.alertmanager_token, notifier.post_triage, listeners)
-    return Bot(settings, store, service, queue, app, make_wsgi_app(app, store, alerts), listeners)
+    return Bot(settings, store, service, queue, app, make_wsgi_app(app, store, alerts, in_flight), listeners)
 
 
-def make_wsgi_app(app: App, store: EventStore, alerts: Callable | None = None) -> Callable:
+def make_wsgi_app(
+    app: App,
+    store: EventStore,
+    alerts: Callable | None = None,
+    in_flight: RequestsInFlight | None = None,
+) -> Callable:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    counting = in_flight or RequestsInFlight()
 
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(store, start_response)
         if environ.get("PATH_INFO") == ALERTMANAGER_PATH and alerts is not None:
             return alerts(environ, start_response)
-        return slack(environ, start_response)
+        with counting:  # Bolt answers the whole request inside this call
+            return slack(environ, start_response)
 
     return wsgi
 
@@ -114,28 +122,16 @@ def _health(store: EventStore, start_response: Callable) -> Iterable[bytes]:
     return [body]
 
 
-def make_http_server(
-    wsgi: Callable[..., Iterable[bytes]], host: str, port: int, threads: int = 16, loop_timeout: float = 1.0
-) -> Any:
-    """Waitress: a production WSGI server with a real listen backlog and a pool of worker threads.
-    `loop_timeout` is how often its select loop wakes, and so how long a close() waits at most."""
-    return create_server(
-        wsgi,
-        host=host,
-        port=port,
-        threads=threads,
-        backlog=1024,
-        ident="incident-bot",
-        asyncore_loop_timeout=loop_timeout,
-    )
+def make_http_server(wsgi: Callable[..., Iterable[bytes]], host: str, port: int, threads: int = 16) -> Any:
+    """Waitress: a production WSGI server with a real listen backlog and a pool of worker threads."""
+    return create_server(wsgi, host=host, port=port, threads=threads, backlog=1024, ident="incident-bot")
 
 
 class ServerThread:
     """A waitress server on its own thread; `port` is the one the OS gave (ask for port 0)."""
 
     def __init__(self, wsgi: Callable, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
-        # Woken often, so stop() returns in a few milliseconds (tests start and stop many servers).
-        self.server = make_http_server(wsgi, host, port, threads, loop_timeout=0.02)
+        self.server = make_http_server(wsgi, host, port, threads)
         self.host = host
         self.port = int(self.server.effective_port)
         self._stopping = threading.Event()
@@ -158,6 +154,10 @@ class ServerThread:
                 raise
 
     def stop(self) -> None:
+        """Close the server from inside its own loop (woken by its trigger), so the loop ends at
+        once instead of at its next timeout."""
         self._stopping.set()
-        self.server.close()
+        self.server.trigger.pull_trigger(self.server.close)
         self._thread.join(timeout=5)
+        if self._thread.is_alive():  # connections still open: close from here, the loop ends later
+            self.server.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,17 +13,64 @@ from bot.core.state import IncidentState
 log = logging.getLogger(__name__)
 
 After = Callable[[IncidentState | None], None]
+# How long Slack work waits at most for a burst of acks to go out first, and how long without a
+# request counts as the burst being over.
+ACKS_FIRST_WAIT = 0.5
+QUIET_FOR = 0.02
+
+
+class RequestsInFlight:
+    """Counts Slack requests being answered, so Slack work can let acks go first: an ack is due
+    within 3 seconds, while an incident channel created a few milliseconds later is not noticed.
+    Quiet means none is being answered and none started or ended in the last `QUIET_FOR`
+    seconds (a burst waits in the server's queue between two of them)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._count = 0
+        self._changed_at = clock()
+        self._lock = threading.Condition()
+
+    def __enter__(self) -> RequestsInFlight:
+        with self._lock:
+            self._count += 1
+            self._changed_at = self._clock()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._count -= 1
+            self._changed_at = self._clock()
+            self._lock.notify_all()
+
+    def wait_quiet(self, max_wait: float) -> None:
+        """Until it is quiet, or `max_wait` seconds at most."""
+        deadline = self._clock() + max_wait
+        with self._lock:
+            while True:
+                now = self._clock()
+                quiet_in = self._changed_at + QUIET_FOR - now
+                if (self._count == 0 and quiet_in <= 0) or now >= deadline:
+                    return
+                self._lock.wait(timeout=min(max(quiet_in, QUIET_FOR), deadline - now))
 
 
 class SyncQueue:
     """`request(n)` makes sure a sync of incident n starts after this call.
 
     A request for an incident already being synced marks it to run once more, so no two
-    threads of this process ever talk to Slack about the same incident at the same time.
+    threads of this process ever talk to Slack about the same incident at the same time. With
+    `acks_first`, a sync starts once no Slack request is being answered (at most `ACKS_FIRST_WAIT`).
     """
 
-    def __init__(self, run: Callable[[int], IncidentState], workers: int = 8) -> None:
+    def __init__(
+        self,
+        run: Callable[[int], IncidentState],
+        workers: int = 8,
+        acks_first: RequestsInFlight | None = None,
+    ) -> None:
         self._run = run
+        self._acks_first = acks_first
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-sync")
         self._lock = threading.Condition()
         self._active: set[int] = set()
@@ -58,6 +106,8 @@ class SyncQueue:
                 return
 
     def _sync_once(self, incident: int) -> IncidentState | None:
+        if self._acks_first is not None:
+            self._acks_first.wait_quiet(ACKS_FIRST_WAIT)
         try:
             return self._run(incident)
         except Exception:

@@ -11,6 +11,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any, Protocol
 
 from slack_bolt import Ack, App, BoltResponse, Respond
@@ -58,19 +59,24 @@ def build_bolt_app(
     verify_token: bool = True,
     listeners: TrackingExecutor | None = None,
 ) -> App:
+    # Bolt's default pool of 5 would queue acks behind one another under a burst.
+    pool = listeners or TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
     app = App(
         client=client,
         signing_secret=signing_secret,
-        process_before_response=False,
+        # The listener runs on the request's own thread and its response goes out as soon as it
+        # returns (Bolt otherwise polls for the ack every 10 ms); slow Slack calls run after it.
+        process_before_response=True,
         token_verification_enabled=verify_token,
-        # Bolt's default pool of 5 would queue acks behind one another under a burst.
-        listener_executor=listeners or TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener"),
+        listener_executor=pool,
     )
-    app.error(error_handler(service.messages))
-    register_command(app, service, queue, views)
-    register_actions(app, service, queue, views)
+    report = error_handler(service.messages)
+    app.error(report)
+    later = Later(pool, report)
+    register_command(app, service, queue, views, later)
+    register_actions(app, service, queue, views, later)
     register_views(app, service, queue)
-    register_reactions(app, service)
+    register_reactions(app, service, later)
     return app
 
 
@@ -144,23 +150,47 @@ def _telling(
     return after
 
 
-def register_command(app: App, service: IncidentService, queue: SyncQueue, views: ViewOpener) -> None:
+class Later:
+    """Work done after the ack, on the listener pool: the response goes out at once, and a failure
+    reaches the person through the same error handler as one before the ack."""
+
+    def __init__(self, pool: Executor, report: ErrorHandler) -> None:
+        self.pool = pool
+        self.report = report
+
+    def __call__(self, body: dict[str, Any], respond: Respond | None, work: Callable[[], object]) -> None:
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:
+                self.report(error, body, respond)
+
+        self.pool.submit(run)
+
+
+def register_command(
+    app: App, service: IncidentService, queue: SyncQueue, views: ViewOpener, later: Later
+) -> None:
     @app.command(SLASH_COMMAND)
-    def handle_incident_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def handle_incident_command(
+        ack: Ack, body: dict[str, Any], command: dict[str, Any], respond: Respond
+    ) -> None:
         outcome = service.handle_command(
             command.get("text", ""), command["user_id"], command.get("channel_id")
         )
         if outcome.open_view is not None:
             ack()
-            views.open_view(command["trigger_id"], outcome.open_view)
+            view = outcome.open_view
+            later(body, respond, lambda: views.open_view(command["trigger_id"], view))
             return
         ack(text=outcome.reply, response_type="ephemeral")
         _follow_up(outcome, queue, respond)
 
 
-def register_actions(app: App, service: IncidentService, queue: SyncQueue, views: ViewOpener) -> None:
-    def on_summary_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+def register_actions(
+    app: App, service: IncidentService, queue: SyncQueue, views: ViewOpener, later: Later
+) -> None:
+    def press(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         raw = (
             action.get("selected_option", {}).get("value")
             if action["type"] == "static_select"
@@ -177,6 +207,10 @@ def register_actions(app: App, service: IncidentService, queue: SyncQueue, views
             _ephemeral(respond, outcome.reply)
         _follow_up(outcome, queue, None)
 
+    def on_summary_action(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(body, respond, lambda: press(body, action, respond))
+
     for action_id in SUMMARY_ACTIONS:
         app.action(action_id)(on_summary_action)
 
@@ -185,13 +219,16 @@ def register_actions(app: App, service: IncidentService, queue: SyncQueue, views
     def on_link(ack: Ack) -> None:
         ack()  # the browser opens the link; there is nothing to do here
 
-    @app.action(ids.JOIN)
-    def on_join(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def join(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         outcome = service.join(int(action["value"]), body["user"]["id"])
         if outcome.reply:
             _ephemeral(respond, outcome.reply)
         _follow_up(outcome, queue, respond)
+
+    @app.action(ids.JOIN)
+    def on_join(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(body, respond, lambda: join(body, action, respond))
 
 
 def register_views(app: App, service: IncidentService, queue: SyncQueue) -> None:
@@ -205,6 +242,7 @@ def register_views(app: App, service: IncidentService, queue: SyncQueue) -> None
     }
 
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        # Before the ack: a mistake must come back as inline field errors in the same response.
         submit = submitters[view["callback_id"]]
         outcome = submit(view, form_values(view), body["user"]["id"], f"view:{view['id']}")
         ack()
@@ -214,15 +252,20 @@ def register_views(app: App, service: IncidentService, queue: SyncQueue) -> None
         app.view(callback_id)(on_submit)
 
 
-def register_reactions(app: App, service: IncidentService) -> None:
+def register_reactions(app: App, service: IncidentService, later: Later) -> None:
     @app.event("reaction_added")
-    def on_reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:
+    def on_reaction_added(ack: Ack, event: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
         item = event.get("item") or {}
         if event.get("reaction") == ids.PIN_REACTION and item.get("type") == "message":
-            service.pin_reaction(item["channel"], item["ts"], event["user"], f"event:{body['event_id']}")
+            source = f"event:{body['event_id']}"
+            later(
+                body, None, lambda: service.pin_reaction(item["channel"], item["ts"], event["user"], source)
+            )
 
     @app.event("reaction_removed")
-    def on_reaction_removed(event: dict[str, Any], body: dict[str, Any]) -> None:
+    def on_reaction_removed(ack: Ack, event: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
         item = event.get("item") or {}
         if event.get("reaction") == ids.PIN_REACTION and item.get("type") == "message":
             service.unpin_message(item["channel"], item["ts"], event["user"], f"event:{body['event_id']}")
