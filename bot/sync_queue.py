@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 After = Callable[[IncidentState | None], None]
 # How long Slack work waits at most for a burst of acks to go out first, and how long without a
 # request counts as the burst being over.
-ACKS_FIRST_WAIT = 0.5
+ACKS_FIRST_WAIT = 1.0
 QUIET_FOR = 0.02
 
 
@@ -41,7 +41,8 @@ class RequestsInFlight:
         with self._lock:
             self._count -= 1
             self._changed_at = self._clock()
-            self._lock.notify_all()
+            if self._count == 0:
+                self._lock.notify_all()
 
     def wait_quiet(self, max_wait: float) -> None:
         """Until it is quiet, or `max_wait` seconds at most."""

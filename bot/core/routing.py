@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,10 +31,12 @@ class Routed:
 _NO_INCIDENT = {"help": Route.HELP, "list": Route.LIST, "declare": Route.DECLARE, "metrics": Route.METRICS}
 
 
-def route(command: Command, in_channel: int | None) -> Routed:
-    """`in_channel` is the incident whose channel the command was typed in, if any."""
+def route(command: Command, channel_incident: Callable[[], int | None]) -> Routed:
+    """`channel_incident()` says which incident's channel the command was typed in, if any; it is
+    asked only for commands about one incident (a lookup a declaration does not need)."""
     if command.verb in _NO_INCIDENT:
         return Routed(_NO_INCIDENT[command.verb])
+    in_channel = channel_incident() if command.incident is None else None
     if command.verb == "action" and command.sub == "mine" and command.incident is None and in_channel is None:
         return Routed(Route.MY_ACTIONS)
     number = command.incident if command.incident is not None else in_channel

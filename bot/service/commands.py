@@ -32,8 +32,7 @@ class Commands(Reads):
         """Run one `/incident` command; raises UserError for anything the person should fix."""
         command = parse_command(text, self.policy.severity_names)
         now = self.clock()
-        in_channel = self.store.incident_for_channel(channel_id) if channel_id else None
-        routed = route(command, in_channel)
+        routed = route(command, lambda: self.store.incident_for_channel(channel_id) if channel_id else None)
         match routed.route:
             case Route.HELP:
                 return Outcome(self.messages.help())
@@ -65,15 +64,13 @@ class Commands(Reads):
         if not command.text:
             return Outcome("", open_view=self.messages.declare_modal(actor, channel_id))
         (declared,) = decide_declare(command, actor, now, self.policy, channel_id, **details)
-        first = Event.stored(declared, 0, 1)
+        state = replay([Event.stored(declared, 0, 1)])
         try:
-            event = self.store.declare(
-                declared, next_due_at(replay([first]), self.policy), declared.payload.source
-            )
+            event = self.store.declare(declared, next_due_at(state, self.policy), declared.payload.source)
         except DuplicateDelivery as dup:
             already = reply("already_declared", key=f"INC-{dup.incident}")
             return Outcome(self.messages.reply(already), dup.incident)
-        state = replay([event])
+        state.number = event.incident  # the store gave it its number
         answer = reply(
             "declared",
             key=state.key,
