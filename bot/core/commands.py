@@ -38,7 +38,9 @@ USAGE = {
 SECTIONS = ("summary", "root-cause", "went-well", "went-wrong", "lessons")
 VERBS = tuple(USAGE)
 # Commands that act on one incident: taken from the channel, or named as INC-N.
-INCIDENT_VERBS = frozenset(VERBS) - {"declare", "list", "help", "metrics"}
+# Commands about no one incident; every other verb acts on one, taken from the channel or INC-N.
+NO_INCIDENT_VERBS = ("declare", "list", "help", "metrics")
+INCIDENT_VERBS = frozenset(VERBS) - set(NO_INCIDENT_VERBS)
 
 _INCIDENT_REF = re.compile(r"^inc-(\d{1,9})$", re.IGNORECASE)
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")

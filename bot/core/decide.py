@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -72,7 +72,7 @@ def decide(
     `extra` carries fields a modal adds (impact, root cause, ...) and `source`, the id of the Slack
     delivery (a view or an event) that asked: the same source is never applied twice.
     """
-    handler = _HANDLERS.get(command.verb)
+    handler = HANDLERS.get(command.verb)
     if handler is None:
         raise ValueError(f"{command.verb!r} is not a command that changes an incident")
     extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
@@ -108,6 +108,9 @@ def decide_unpin(
 def check_may_close(state: IncidentState, actor: str, verb: str, policy: Policy) -> None:
     if policy.resolve_by == "commander" and state.commander and actor != state.commander:
         raise NotAllowed(reply("only_the_commander", key=state.key, commander=state.commander, verb=verb))
+
+
+Handler = Callable[[IncidentState, Command, str, datetime, Policy], Decision]
 
 
 def _refuse_if_resolved(state: IncidentState, verb: str) -> None:
@@ -260,7 +263,7 @@ def _action(state: IncidentState, command: Command, actor: str, now: datetime, p
     raise ValueError(f"action {command.sub!r} changes nothing")
 
 
-_HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "service": _service,
     "postmortem": _postmortem,
     "action": _action,

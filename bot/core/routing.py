@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.core.commands import Command
+from bot.core.commands import NO_INCIDENT_VERBS, Command
 from bot.core.errors import UserError
 from bot.core.replies import reply
 
@@ -28,7 +28,7 @@ class Routed:
     incident: int | None = None
 
 
-_NO_INCIDENT = {"help": Route.HELP, "list": Route.LIST, "declare": Route.DECLARE, "metrics": Route.METRICS}
+_NO_INCIDENT = {verb: Route(verb) for verb in NO_INCIDENT_VERBS}  # each is its own use case
 
 
 def route(command: Command, channel_incident: Callable[[], int | None]) -> Routed:

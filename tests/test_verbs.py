@@ -1,0 +1,32 @@
+"""Every verb is accounted for once: parsed, routed to one use case, and decided if it changes an incident."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.commands import INCIDENT_VERBS, NO_INCIDENT_VERBS, USAGE, VERBS, Command
+from bot.core.decide import HANDLERS
+from bot.core.routing import Route, route
+
+READS = {"status"}  # verbs about one incident that only read it (action list is a sub-command)
+
+
+def test_each_verb_is_either_about_one_incident_or_about_none():
+    assert set(NO_INCIDENT_VERBS) | INCIDENT_VERBS == set(VERBS) == set(USAGE)
+    assert not set(NO_INCIDENT_VERBS) & INCIDENT_VERBS
+
+
+def test_every_verb_that_changes_an_incident_has_exactly_one_decision():
+    """`decide` knows each verb that appends to a log, and no other."""
+    assert set(HANDLERS) == INCIDENT_VERBS - READS
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_routes_to_one_use_case(verb):
+    """Inside an incident channel each verb reaches a use case; the incident-less ones need none."""
+    routed = route(Command(verb=verb, sub="add" if verb == "action" else None), lambda: 7)
+    if verb in NO_INCIDENT_VERBS:
+        assert routed == route(Command(verb=verb), lambda: None) and routed.incident is None
+    else:
+        assert routed.incident == 7
+        assert routed.route is (Route.STATUS if verb in READS else Route.CHANGE)
