@@ -121,3 +121,30 @@ def test_metrics_count_private_incidents_without_naming_a_repeat(h):
     assert "Incidents: *2*" in text
     assert "1 involving private incidents (not named)" in text
     assert "INC-2" not in text.split("Repeat incidents:")[1].splitlines()[0]
+
+
+def test_the_summary_buttons_work_for_anyone_slack_let_into_the_private_channel(h):
+    """The summary lives in the private channel: a button pressed there counts, whoever pressed it;
+    the same press claimed from another channel is refused and changes nothing."""
+    from bot.render import ids
+
+    number, channel = declare_private(h)
+    summary = h.slack.channel(channel).messages[0]
+
+    def press(from_channel):
+        reply = h.sender.block_action(
+            ids.ACK,
+            user_id=CAROL,
+            channel_id=from_channel,
+            message_ts=summary.ts,
+            value=str(number),
+            response_url=h.slack.response_url(),
+        )
+        assert reply.status == 200
+        h.settle()
+
+    press(h.general)
+    assert "private incident" in h.slack.responses[-1]["text"]
+    assert h.bot.service.state_of(number).facts.acknowledged_by is None
+    press(channel)
+    assert h.bot.service.state_of(number).facts.acknowledged_by == CAROL

@@ -100,9 +100,12 @@ class Commands(Reads):
 
     # Buttons and modals -------------------------------------------------------------------
 
-    def press(self, action: str, number: int, actor: str, value: str | None = None) -> Outcome:
-        """A button or select on the summary: the same decisions as the slash commands."""
-        self.check_may_see(number, actor, None)
+    def press(
+        self, action: str, number: int, actor: str, value: str | None = None, channel_id: str | None = None
+    ) -> Outcome:
+        """A button or select on the summary (in `channel_id`): the same decisions as the slash
+        commands, and the same rule for private incidents."""
+        self.check_may_see(number, actor, channel_id)
         state = self.state_of(number)
         pressed = decide_press(state, action, actor, self.policy, value)
         if pressed.command is not None:

@@ -198,7 +198,11 @@ def register_actions(
         )
         number_text, _, value = str(raw).partition(":")
         outcome = service.press(
-            SUMMARY_ACTIONS[action["action_id"]], int(number_text), body["user"]["id"], value or None
+            SUMMARY_ACTIONS[action["action_id"]],
+            int(number_text),
+            body["user"]["id"],
+            value or None,
+            (body.get("channel") or {}).get("id"),
         )
         if outcome.open_view is not None:
             views.open_view(body["trigger_id"], outcome.open_view)
