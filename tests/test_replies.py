@@ -120,15 +120,19 @@ def test_a_broken_reply_stops_start_up_naming_its_key(tmp_path, key):
         check_templates(Messages(Renderer(tmp_path), Policy()), T0)
 
 
-def test_a_catalogue_missing_a_reply_or_holding_an_unknown_one_stops_start_up(tmp_path):
-    """A team's copy that lacks a key, or has a key the bot does not give, is refused at start."""
-    entries = yaml.safe_load(CATALOGUE.read_text())
-    del entries["noted"]
-    (tmp_path / REPLIES_FILE).write_text(yaml.safe_dump(entries))
-    with pytest.raises(ConfigError, match="has no reply 'noted'"):
-        check_templates(Messages(Renderer(tmp_path), Policy()), T0)
-    entries["noted"] = entries["nooted"] = "Noted."
-    (tmp_path / REPLIES_FILE).write_text(yaml.safe_dump(entries))
+def test_a_team_catalogue_may_hold_just_the_replies_it_rewords_but_not_unknown_ones(tmp_path):
+    """A team's replies.yml lays its entries over the defaults: one entry changes one reply, the
+    rest stay; a key the bot does not give (a typo) is refused at start."""
+    (tmp_path / REPLIES_FILE).write_text(yaml.safe_dump({"noted": "Got it, {{ key }}."}))
+    team = Messages(Renderer(tmp_path), Policy())
+    check_templates(team, T0)
+    assert team.reply(Reply("noted", {"key": "INC-4"})) == "Got it, INC-4."
+    default = Messages(Renderer(), Policy())
+    others = [k for k in sorted(REPLIES) if k != "noted"]
+    assert [team.reply(Reply(k, REPLIES[k])) for k in others] == [
+        default.reply(Reply(k, REPLIES[k])) for k in others
+    ]
+    (tmp_path / REPLIES_FILE).write_text(yaml.safe_dump({"nooted": "Noted."}))
     with pytest.raises(ConfigError, match="does not give: nooted"):
         check_templates(Messages(Renderer(tmp_path), Policy()), T0)
 

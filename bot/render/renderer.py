@@ -18,6 +18,7 @@ from jinja2 import (
     StrictUndefined,
     Template,
     TemplateError,
+    TemplateNotFound,
 )
 
 from bot.core.errors import ConfigError
@@ -133,18 +134,15 @@ class Renderer:
             raise ConfigError(f"template {REPLIES_FILE}, reply {key}, failed: {exc}") from exc
 
     def _load_replies(self) -> dict[str, Template]:
-        """The catalogue, from the team's folder if it holds one, else the default; each entry
+        """The default catalogue, with the entries of the team's `replies.yml` (if its folder holds
+        one) over it, so that file may hold just the replies the team rewords. Each entry is
         compiled now, so a syntax error stops the bot at start naming its key."""
-        assert self.env.loader is not None
-        try:
-            source, _, _ = self.env.loader.get_source(self.env, REPLIES_FILE)
-            entries = yaml.safe_load(source)
-        except (TemplateError, yaml.YAMLError) as exc:
-            raise ConfigError(f"template {REPLIES_FILE} cannot be read: {exc}") from exc
-        if not isinstance(entries, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in entries.items()
-        ):
-            raise ConfigError(f"template {REPLIES_FILE} must map each reply key to its text")
+        loader = self.env.loader
+        layers = list(reversed(loader.loaders)) if isinstance(loader, ChoiceLoader) else [loader]
+        entries: dict[str, str] = {}
+        for layer in layers:
+            assert layer is not None
+            entries.update(self._catalogue(layer))
         compiled = {}
         for key, text in entries.items():
             try:
@@ -152,6 +150,21 @@ class Renderer:
             except TemplateError as exc:
                 raise ConfigError(f"template {REPLIES_FILE}, reply {key}, failed: {exc}") from exc
         return compiled
+
+    def _catalogue(self, loader: BaseLoader) -> dict[str, str]:
+        try:
+            source, _, _ = loader.get_source(self.env, REPLIES_FILE)
+        except TemplateNotFound:
+            return {}  # a team folder without its own replies.yml
+        try:
+            entries = yaml.safe_load(source)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"template {REPLIES_FILE} cannot be read: {exc}") from exc
+        if not isinstance(entries, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in entries.items()
+        ):
+            raise ConfigError(f"template {REPLIES_FILE} must map each reply key to its text")
+        return entries
 
     def blocks(self, name: str, **context: Any) -> list[dict[str, Any]]:
         value = self._json(name, context)
