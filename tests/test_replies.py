@@ -328,3 +328,12 @@ def test_the_sentence_finder_catches_replies_written_in_python(source):
 def test_the_sentence_finder_leaves_code_alone(source):
     """Docstrings, logs, programming errors, reply keys, formats and command syntax are not replies."""
     assert sentences_in(source, "decide.py") == []
+
+
+@pytest.mark.parametrize("name", ["declared_reply.mrkdwn.j2", "sumary.json.j2"])
+def test_a_team_template_the_bot_does_not_use_stops_start_up(tmp_path, name):
+    """A misspelt override, or one of a template now folded into replies.yml, would silently
+    change nothing; it is named at start instead."""
+    (tmp_path / name).write_text("x")
+    with pytest.raises(ConfigError, match=f"does not use: {name}"):
+        Renderer(tmp_path)

@@ -97,6 +97,15 @@ def template_loader(team_dir: Path | None) -> BaseLoader:
         return defaults
     if not team_dir.is_dir():
         raise ConfigError(f"templates folder {team_dir} does not exist")
+    known = {p.name for p in default_template_dir().iterdir()}
+    unused = sorted(p.name for p in team_dir.iterdir() if p.suffix in (".j2", ".yml") and p.name not in known)
+    if unused:
+        # A misspelt name would silently change nothing; so would a template since folded into
+        # replies.yml (declared_reply.mrkdwn.j2, channel_ready.mrkdwn.j2).
+        raise ConfigError(
+            f"templates folder {team_dir} has file(s) the bot does not use: {', '.join(unused)} "
+            f"(short replies are entries of {REPLIES_FILE})"
+        )
     return ChoiceLoader([FileSystemLoader(str(team_dir)), defaults])
 
 
