@@ -13,7 +13,9 @@ What it measures, all over real HTTP on 127.0.0.1:
   ``--posts-per-second`` (default 50, as the tests do: at Slack's real 1/s every declare's
   announcement in #incidents waits its turn, and draining 150 declares would take minutes);
 * a bare ``slack_bolt.App`` served the same way (waitress + ``SlackRequestHandler``) whose
-  ``/incident`` listener only calls ``ack("ok")``.
+  ``/incident`` listener only calls ``ack("ok")``. It runs with ``process_before_response=True``
+  like our bot (the listener on the request's thread); ``--bare-bolt-default`` runs it with
+  Bolt's default instead, where the request thread polls for the ack every 10 ms.
 
 For 1, 10 and 50 concurrent requests, each round starts c client threads at once (a barrier); each
 sends one signed ``/incident declare`` and times it client-side (``time.perf_counter`` from just
@@ -25,7 +27,8 @@ Printed per level: p50, p99 and max in ms for both servers and the ours/bare rat
 At 50 concurrent it also counts requests over 3 s, lost declares (non-200, an exception, or an
 acked incident missing from the event log) and how many declared incidents got their Slack channel
 once the queue drained. The last line says whether the aims were met: at 10 concurrent p99 <= 250 ms
-and <= 1.5x bare Bolt's p99; at 50 concurrent nothing over 3 s and nothing lost. It always exits 0.
+and <= 1.3x bare Bolt's p99; at 50 concurrent p99 <= 2x bare's, nothing over 3 s and nothing lost.
+It always exits 0.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ SLACK_DEADLINE = 3.0
 DRAIN_TIMEOUT = 180.0
 BARRIER_TIMEOUT = 30.0
 AIM_P99_MS = 250.0
-AIM_RATIO = 1.5
+AIM_RATIO = 1.3  # p99 against bare Bolt at 10 concurrent
+AIM_RATIO_50 = 2.0  # and at 50
 USERS = [f"U0BENCH{i:03d}" for i in range(50)]
 INCIDENT_KEY = re.compile(r"\*INC-(\d+)\*")
 
@@ -104,12 +108,14 @@ class Target:
     sender_for: Callable[[], SlackRequestSender]
 
 
-def build_bare(fake: LocalSlack, secret: str) -> tuple[ServerThread, ThreadPoolExecutor]:
+def build_bare(
+    fake: LocalSlack, secret: str, process_before_response: bool
+) -> tuple[ServerThread, ThreadPoolExecutor]:
     executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="bare-listener")
     app = App(
         client=WebClient(token=fake.token, base_url=fake.base_url),
         signing_secret=secret,
-        process_before_response=False,
+        process_before_response=process_before_response,
         listener_executor=executor,
     )
 
@@ -180,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--posts-per-second", type=float, default=50.0, help="the bot's per-channel post pacing (Settings)"
     )
+    parser.add_argument(
+        "--bare-bolt-default",
+        action="store_true",
+        help="run the bare app with Bolt's default process_before_response=False (polls for the ack)",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 0 or args.latency < 0 or args.posts_per_second <= 0:
         parser.error("--rounds and --latency must not be negative, --posts-per-second must be positive")
@@ -188,10 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="ack-bench-") as tmp:
         database_url = args.database_url or f"sqlite:///{Path(tmp) / 'incidents.db'}"
-        return bench(database_url, args.rounds, args.latency, args.posts_per_second)
+        return bench(
+            database_url, args.rounds, args.latency, args.posts_per_second, not args.bare_bolt_default
+        )
 
 
-def bench(database_url: str, rounds_arg: int, latency: float, posts_per_second: float) -> int:
+def bench(
+    database_url: str, rounds_arg: int, latency: float, posts_per_second: float, bare_inline: bool = True
+) -> int:
     fake = LocalSlack(latency=latency).start()
     for user in USERS:
         fake.add_user(user, user.lower())
@@ -208,7 +223,7 @@ def bench(database_url: str, rounds_arg: int, latency: float, posts_per_second: 
     )
     bot = build_bot(settings)
     ours_server = ServerThread(bot.wsgi).start()
-    bare_server, bare_executor = build_bare(fake, secret)
+    bare_server, bare_executor = build_bare(fake, secret, process_before_response=bare_inline)
     ours = Target(
         "ours",
         ours_server,
@@ -317,7 +332,7 @@ def report(
     )
 
     c10, c10_bare = results[(10, "drained", "ours")], results[(10, "drained", "bare")]
-    c50 = results[(50, "drained", "ours")]
+    c50, c50_bare = results[(50, "drained", "ours")], results[(50, "drained", "bare")]
     nodrain = results[(10, "no drain", "ours")]
     misses = []
     p99, bare_p99 = c10.percentile(99), c10_bare.percentile(99)
@@ -325,6 +340,10 @@ def report(
         misses.append(f"c=10 p99 {p99:.0f} ms > {AIM_P99_MS:.0f} ms")
     if not p99 <= AIM_RATIO * bare_p99:
         misses.append(f"c=10 p99 {ratio(p99, bare_p99):.2f}x bare > {AIM_RATIO}x")
+    if not c50.percentile(99) <= AIM_RATIO_50 * c50_bare.percentile(99):
+        misses.append(
+            f"c=50 p99 {ratio(c50.percentile(99), c50_bare.percentile(99)):.2f}x bare > {AIM_RATIO_50}x"
+        )
     if c50.over_deadline:
         misses.append(f"c=50 {c50.over_deadline} over 3 s")
     if extra["lost"]:
@@ -333,7 +352,8 @@ def report(
     nd_ok = nd_p99 <= AIM_P99_MS and nd_p99 <= AIM_RATIO * bare_p99 and not nodrain.errors
     verdict = "MET" if not misses else "MISSED: " + "; ".join(misses)
     print(
-        f"aims (c=10 p99 <= {AIM_P99_MS:.0f} ms and <= {AIM_RATIO}x bare; c=50 none > 3 s, none lost): "
+        f"aims (c=10 p99 <= {AIM_P99_MS:.0f} ms and <= {AIM_RATIO}x bare; c=50 p99 <= {AIM_RATIO_50}x bare, "
+        "none > 3 s, none lost): "
         f"{verdict} | no-drain c=10 p99 {nd_p99:.0f} ms ({ratio(nd_p99, bare_p99):.2f}x bare): "
         f"{'within' if nd_ok else 'outside'} the c=10 aims"
     )
