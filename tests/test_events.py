@@ -105,3 +105,14 @@ def test_a_log_written_by_the_previous_release_still_loads():
         state = replay(events)
         assert messages.postmortem(state) == shown[str(number)]["postmortem"], number
         assert messages.status(state, now) == shown[str(number)]["status"], number
+
+
+def test_every_event_type_is_folded_by_some_part_of_the_state():
+    """A new event type must be wired into a part's TYPES (or be one IncidentState reads itself)."""
+    from bot.core.state import AlertState, Cadence, Facts, PostmortemState, SlackProgress
+
+    folded = set().union(
+        *(part.TYPES for part in (Facts, Cadence, SlackProgress, PostmortemState, AlertState))
+    )
+    read_by_the_state_itself = {ev.IncidentDeclared, ev.NoteAdded, ev.MessagePinned, ev.MessageUnpinned}
+    assert folded | read_by_the_state_itself == set(ALL_TYPES)

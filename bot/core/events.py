@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -418,32 +418,55 @@ def from_json(type_name: str, data: Mapping[str, Any]) -> Payload:
     return payload
 
 
+Converter = Callable[[Any], Any]
+
+
 def _build(cls: type, data: Mapping[str, Any]) -> Any:
-    hints = _hints(cls)
-    by_json = {f.metadata.get("json", f.name): f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - set(by_json)
-    if unknown:
-        raise UnknownEvent(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
-    kwargs = {by_json[key]: _load(hints[by_json[key]], value) for key, value in data.items()}
+    plan = _plan(cls)
+    kwargs = {}
+    for key, value in data.items():
+        step = plan.get(key)
+        if step is None:
+            unknown = sorted(set(data) - set(plan))
+            raise UnknownEvent(f"{cls.__name__} has no field(s) {', '.join(unknown)}")
+        name, convert = step
+        kwargs[name] = None if value is None else convert(value)
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise UnknownEvent(f"{cls.__name__}: {exc}") from exc
 
 
-def _load(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+@functools.cache
+def _plan(cls: type) -> dict[str, tuple[str, Converter]]:
+    """For each stored name of a dataclass: its field and how to read its JSON value (worked out
+    once per type from the annotations: a log of 100,000 events reads them 100,000 times)."""
+    hints = _hints(cls)
+    return {
+        f.metadata.get("json", f.name): (f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls)
+    }
+
+
+def _converter(hint: Any) -> Converter:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return _load(args[0], value) if len(args) == 1 else value
+        return _converter(args[0]) if len(args) == 1 else _same
     if hint is datetime:
-        return datetime.fromisoformat(value) if isinstance(value, str) else value
+        return _datetime
     if typing.get_origin(hint) is tuple:
-        return tuple(_load(args[0], v) for v in value)
+        item = _converter(args[0])
+        return lambda value: tuple(item(v) for v in value)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _build(hint, value)
+        return lambda value: _build(hint, value)
+    return _same
+
+
+def _same(value: Any) -> Any:
     return value
+
+
+def _datetime(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 @functools.cache

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 from bot.core import events as ev
 from bot.core.events import AlertLink, Event
@@ -59,6 +60,20 @@ class Facts:
             service=d.service,
         )
 
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset(
+        {
+            ev.IncidentAcknowledged,
+            ev.StatusUpdated,
+            ev.SeverityChanged,
+            ev.RoleAssigned,
+            ev.ResponderJoined,
+            ev.IncidentMitigated,
+            ev.IncidentResolved,
+            ev.IncidentReopened,
+            ev.ServiceSet,
+        }
+    )
+
     def apply(self, event: Event) -> None:
         match event.payload:
             case ev.IncidentAcknowledged():
@@ -100,6 +115,10 @@ class Cadence:
     notices: list[Event] = field(default_factory=list)
     notice_keys: set[str] = field(default_factory=set)
 
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset(
+        {ev.StatusUpdated, ev.IncidentMitigated, ev.IncidentReopened, ev.SeverityChanged, ev.NoticeDue}
+    )
+
     def apply(self, event: Event) -> None:
         match event.payload:
             case ev.StatusUpdated() | ev.IncidentMitigated() | ev.IncidentReopened():
@@ -133,6 +152,8 @@ class SlackProgress:
     announcement_ts: str | None = None
     posted_in_channel: set[int] = field(default_factory=set)
     posted_in_thread: set[int] = field(default_factory=set)
+
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset(ev.SLACK_TYPES - {ev.SlackPostmortemPublished})
 
     def apply(self, event: Event) -> None:
         match event.payload:
@@ -177,6 +198,10 @@ class PostmortemState:
     requests: list[Event] = field(default_factory=list)
     published: dict[int, ev.SlackPostmortemPublished] = field(default_factory=dict)
 
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset(
+        ev.POSTMORTEM_TYPES | {ev.SlackPostmortemPublished}
+    )
+
     def apply(self, event: Event) -> None:
         match event.payload:
             case ev.PostmortemSectionWritten(section=section, text=text):
@@ -201,6 +226,8 @@ class AlertState:
     link: AlertLink | None = None
     fingerprints: set[str] = field(default_factory=set)
     resolved: bool = False  # the group's resolution was noted; new alerts clear it
+
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset({ev.AlertsFiring, ev.AlertsResolved})
 
     def apply(self, event: Event) -> None:
         match event.payload:
@@ -259,15 +286,15 @@ class IncidentState:
     def apply(self, event: Event) -> None:
         status_before = self.facts.status
         self._note(event)
-        for part in (self.facts, self.cadence, self.slack, self.postmortem, self.alert):
-            part.apply(event)
-        if _changes_topic(event.payload, status_before):
+        payload = event.payload
+        for name in _PARTS_FOR.get(type(payload), ()):  # each part folds only the events it reads
+            getattr(self, name).apply(event)
+        if type(payload) in _TOPIC_TYPES and _changes_topic(payload, status_before):
             self.topic_seq = event.seq
-        match event.payload:
-            case ev.MessagePinned(message_ts=ts):
-                self.pins[ts] = event
-            case ev.MessageUnpinned(message_ts=ts):
-                self.pins.pop(ts, None)
+        if isinstance(payload, ev.MessagePinned):
+            self.pins[payload.message_ts] = event
+        elif isinstance(payload, ev.MessageUnpinned):
+            self.pins.pop(payload.message_ts, None)
 
     def _note(self, event: Event) -> None:
         self.last_seq = event.seq
@@ -278,6 +305,27 @@ class IncidentState:
                 self.last_lifecycle_seq = event.seq
         if event.payload.source:
             self.sources.add(event.payload.source)
+
+
+_PARTS = (
+    ("facts", Facts.TYPES),
+    ("cadence", Cadence.TYPES),
+    ("slack", SlackProgress.TYPES),
+    ("postmortem", PostmortemState.TYPES),
+    ("alert", AlertState.TYPES),
+)
+# Which parts read each event type: replay looks it up once per event instead of asking each part.
+_PARTS_FOR = {kind: tuple(name for name, types in _PARTS if kind in types) for kind in ev.ALL_TYPES}
+_TOPIC_TYPES = frozenset(
+    {
+        ev.StatusUpdated,
+        ev.RoleAssigned,
+        ev.SeverityChanged,
+        ev.IncidentMitigated,
+        ev.IncidentResolved,
+        ev.IncidentReopened,
+    }
+)
 
 
 def _changes_topic(payload: ev.Payload, status_before: str) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -33,6 +35,20 @@ SCHEDULER_LEASE = "scheduler"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def bulk_read() -> Iterator[None]:
+    """Reading and replaying thousands of logs makes millions of small objects that are all kept:
+    Python's cyclic collector would walk the growing heap again and again (it took over 70% of a
+    10,000-incident metrics run). None of it is garbage, so collection waits until the end."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class SlackPort(Protocol):

@@ -14,7 +14,7 @@ from bot.core.postmortem import action_rows
 from bot.core.replies import reply
 from bot.core.state import IncidentState, replay
 from bot.render.views import HeadView
-from bot.service.base import ServiceBase
+from bot.service.base import ServiceBase, bulk_read
 
 
 def item_rows(state: IncidentState, now: datetime, only_owner: str | None = None) -> list[dict[str, Any]]:
@@ -28,15 +28,17 @@ class Reads(ServiceBase):
 
     def metrics(self, since: datetime, now: datetime) -> Metrics:
         # Slack bookkeeping and notices change no figure, so they are not read.
-        logs = self.store.load_many(self.store.declared_since(since), types=METRICS_TYPES)
-        states = [replay(events) for events in logs.values() if events]
+        with bulk_read():
+            logs = self.store.load_many(self.store.declared_since(since), types=METRICS_TYPES)
+            states = [replay(events) for events in logs.values() if events]
         return compute_metrics(states, since, now, dict(self.policy.services))
 
     def open_items_of(self, owner: str, now: datetime) -> tuple[list[dict[str, Any]], int]:
         """Open action items owned by `owner`, across every incident; and how many more are on
         private incidents `owner` is not a member of (counted, not shown)."""
         types = MEMBERSHIP_TYPES | {ev.ActionItemAdded, ev.ActionItemDone}
-        logs = self.store.load_many(self.store.numbers(), types=types)
+        with bulk_read():
+            logs = self.store.load_many(self.store.numbers(), types=types)
         rows: list[dict[str, Any]] = []
         hidden = 0
         for events in logs.values():
