@@ -73,7 +73,7 @@ def _report(args: argparse.Namespace) -> int:
     store.create_schema()
     service = IncidentService(store, policy or Policy(), Messages(Renderer(template_dir), policy or Policy()))
     if args.command == "postmortem":
-        match = re.fullmatch(r"(?i)(?:inc-)?(\d+)", args.incident.strip())
+        match = re.fullmatch(r"(?i)(?:inc-)?([0-9]{1,9})", args.incident.strip())
         if not match or not store.load(int(match.group(1))):
             print(f"incident-bot: no incident {args.incident} in {database_url}", file=sys.stderr)
             return EXIT_CONFIG
@@ -91,7 +91,7 @@ def _report(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(markdown)
         return 0
-    days = re.fullmatch(r"(\d{1,4})d?", args.since.strip().lower())
+    days = re.fullmatch(r"([0-9]{1,4})d?", args.since.strip().lower())
     if not days or int(days.group(1)) == 0:
         print("incident-bot: --since takes a number of days, e.g. 30d", file=sys.stderr)
         return EXIT_CONFIG

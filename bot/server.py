@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -104,10 +105,28 @@ def make_wsgi_app(
             return _health(store, start_response)
         if environ.get("PATH_INFO") == ALERTMANAGER_PATH and alerts is not None:
             return alerts(environ, start_response)
+        if not _plausible_timestamp(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")):
+            return _refuse_unsigned(start_response)
         with counting:  # Bolt answers the whole request inside this call
             return slack(environ, start_response)
 
     return wsgi
+
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def _plausible_timestamp(value: str | None) -> bool:
+    """Slack signs `X-Slack-Request-Timestamp`, whole seconds since the epoch. Anything else
+    (`abc`, `1e9`, empty) cannot be verified, so it is refused like a bad signature; Bolt would
+    fail on it. A missing header is left to Bolt, which refuses it too."""
+    return value is None or _TIMESTAMP.fullmatch(value) is not None
+
+
+def _refuse_unsigned(start_response: Callable) -> Iterable[bytes]:
+    body = b"invalid request"
+    start_response("401 Unauthorized", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _health(store: EventStore, start_response: Callable) -> Iterable[bytes]:

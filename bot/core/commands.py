@@ -42,7 +42,7 @@ VERBS = tuple(USAGE)
 NO_INCIDENT_VERBS = ("declare", "list", "help", "metrics")
 INCIDENT_VERBS = frozenset(VERBS) - set(NO_INCIDENT_VERBS)
 
-_INCIDENT_REF = re.compile(r"^inc-(\d{1,9})$", re.IGNORECASE)
+_INCIDENT_REF = re.compile(r"^inc-([0-9]{1,9})$", re.IGNORECASE)
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _EMOJI_CODE = re.compile(r":[a-z0-9_+\-']+:", re.IGNORECASE)
 
@@ -200,7 +200,7 @@ def _parse_postmortem(verb: str, incident: int | None, rest: str, severities: tu
     return Command(verb=verb, incident=incident, section=head.lower(), text=text)
 
 
-_DUE = re.compile(r"(?:^|\s)due\s+(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
+_DUE = re.compile(r"(?:^|\s)due\s+([0-9]{4}-[0-9]{2}-[0-9]{2})\s*$", re.IGNORECASE)
 _OWNER = re.compile(r"\s*<@([UW][A-Z0-9]+)(?:\|[^>]*)?>\s*$")
 
 
@@ -212,7 +212,7 @@ def _parse_action(verb: str, incident: int | None, rest: str, severities: tuple[
             raise UserError(reply("action_list_takes_mine"), usage=usage_for(verb))
         return Command(verb=verb, incident=incident, sub="mine" if tail else "list")
     if sub == "done":
-        if not tail.isdigit():
+        if not re.fullmatch(r"[0-9]{1,9}", tail):  # ASCII digits: isdigit() also takes ① and ²
             raise UserError(reply("action_item_number_missing"), usage=usage_for(verb))
         return Command(verb=verb, incident=incident, sub="done", item=int(tail))
     if sub != "add":
@@ -235,7 +235,7 @@ def _parse_action(verb: str, incident: int | None, rest: str, severities: tuple[
 def _parse_metrics(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
     if not rest:
         return Command(verb=verb, days=30)
-    match = re.fullmatch(r"(\d{1,4})d?", rest.strip().lower())
+    match = re.fullmatch(r"([0-9]{1,4})d?", rest.strip().lower())
     if not match or int(match.group(1)) == 0:
         raise UserError(reply("metrics_window_unknown"), usage=usage_for(verb))
     return Command(verb=verb, days=int(match.group(1)))
