@@ -35,3 +35,53 @@ def test_a_number_that_is_not_ascii_digits_gets_the_usage_line(h, text):
     reply = h.command(text, user=ALICE, channel=h.incident_channel())
     assert reply.status == 200
     assert "Usage: `/incident action" in reply.text and "went wrong" not in reply.text
+
+
+def test_a_control_character_in_a_command_is_refused_helpfully_on_both_databases(h):
+    """U+0000 breaks PostgreSQL's JSON and means nothing to a person: refused, with the reason."""
+    reply = h.command("declare sev3 Control nul\x00in title", user=ALICE)
+    assert reply.status == 200
+    assert "control character (U+0000)" in reply.text and "Usage: `/incident declare" in reply.text
+    assert h.bot.store.count_events() == 0
+    h.command("declare sev3 Clean title", user=ALICE)
+    h.settle()
+    note = h.command("note bell\x07 in a note", user=ALICE, channel=h.incident_channel())
+    assert "control character (U+0007)" in note.text
+    assert [e.type for e in h.bot.store.load(1)].count("NoteAdded") == 0
+
+
+def test_a_control_character_in_a_modal_is_an_inline_field_error(h):
+    """The declare modal shows the error next to the field that holds it."""
+    h.command("declare", user=ALICE)
+    h.settle()
+    view = h.slack.views()[-1]
+    form = {
+        "title": {"title": {"type": "plain_text_input", "value": "Checkout down"}},
+        "impact": {"impact": {"type": "plain_text_input", "value": "EU\x00 customers"}},
+    }
+    answer = h.sender.view_submission(view, form, user_id=ALICE).json()
+    assert answer["response_action"] == "errors" and "U+0000" in answer["errors"]["impact"]
+    assert h.bot.store.count_events() == 0
+
+
+def test_control_characters_in_an_alert_are_dropped_not_stored(h):
+    """Alertmanager's text is not a person's: U+0000 in a summary is removed, and the incident opens."""
+    import copy
+    import json
+    import urllib.request
+
+    from tests.harness import ALERT_TOKEN
+    from tests.test_alert_intake_http import FIRING
+
+    body = copy.deepcopy(FIRING)
+    body["commonAnnotations"]["summary"] = "Disk\x00 full"
+    body["groupKey"] = '{}:{alertname="Disk\x00"}'
+    request = urllib.request.Request(
+        f"{h.server.url}/webhooks/alertmanager",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {ALERT_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+    h.settle()
+    assert h.bot.service.state_of(1).facts.title == "Disk full"

@@ -14,6 +14,7 @@ from bot.core.commands import MAX_TITLE_LENGTH
 from bot.core.errors import IncidentBotError
 from bot.core.events import NewEvent
 from bot.core.state import IncidentState
+from bot.core.text import without_control_characters
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -81,8 +82,8 @@ def parse_webhook(body: Any) -> AlertGroup:
         raise BadPayload("alerts must be a non-empty list")
     alerts = tuple(_alert(a, i) for i, a in enumerate(body["alerts"]))
     return AlertGroup(
-        receiver=str(body["receiver"]),
-        group_key=str(body["groupKey"]),
+        receiver=without_control_characters(str(body["receiver"])),
+        group_key=without_control_characters(str(body["groupKey"])),
         status=body["status"],
         alerts=alerts,
         common_labels=_strings(body.get("commonLabels") or {}, "commonLabels"),
@@ -103,7 +104,7 @@ def _alert(raw: Any, index: int) -> Alert:
     if starts_at.tzinfo is None:
         raise BadPayload(f"alerts[{index}].startsAt has no time zone")
     return Alert(
-        fingerprint=str(raw["fingerprint"]),
+        fingerprint=without_control_characters(str(raw["fingerprint"])),
         status=str(raw["status"]),
         labels=_strings(raw["labels"], f"alerts[{index}].labels"),
         annotations=_strings(raw.get("annotations") or {}, f"alerts[{index}].annotations"),
@@ -114,7 +115,8 @@ def _alert(raw: Any, index: int) -> Alert:
 def _strings(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise BadPayload(f"{where} must be an object")
-    return {str(k): str(v) for k, v in value.items()}
+    # Labels and annotations are machine-sent text: control characters are dropped, not refused.
+    return {without_control_characters(str(k)): without_control_characters(str(v)) for k, v in value.items()}
 
 
 def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import date
 from bot.core.errors import UserError
 from bot.core.policy import ROLES, UPDATE_STATUSES
 from bot.core.replies import Reply, reply
-from bot.core.text import slug
+from bot.core.text import first_control_character, slug
 
 MAX_TITLE_LENGTH = 150  # Slack's header block limit; the title is the summary's header.
 MAX_TEXT_LENGTH = 3000  # Slack's section text limit; longer updates would be cut off.
@@ -78,6 +78,10 @@ def parse_command(text: str, severities: tuple[str, ...]) -> Command:
         return Command(verb="help")
     verb = words[0].lower()
     rest = words[1].strip() if len(words) > 1 else ""
+    control = first_control_character(" ".join(words))
+    if control is not None:
+        usage = usage_for(verb) if verb in USAGE else overall_usage()
+        raise UserError(reply("control_character", character=control), usage=usage)
     if verb not in USAGE:
         raise UserError(reply("unknown_command", word=words[0]), usage=overall_usage())
     incident = None

@@ -15,6 +15,7 @@ from bot.core.commands import Command, check_title
 from bot.core.errors import FormErrors, UserError
 from bot.core.policy import Policy
 from bot.core.replies import Reply, reply
+from bot.core.text import first_control_character
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,19 @@ def _text(form: Mapping[str, Any], name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
+def _refuse_control_characters(form: Mapping[str, Any]) -> None:
+    """Every text a person typed into the modal, checked as the slash command's text is."""
+    errors = {}
+    for name, value in form.items():
+        found = first_control_character(value) if isinstance(value, str) else None
+        if found is not None:
+            errors[name] = reply("control_character", character=found)
+    if errors:
+        raise FormErrors(errors)
+
+
 def declare_form(form: Mapping[str, Any], actor: str, policy: Policy) -> FormCommand:
+    _refuse_control_characters(form)
     title = " ".join(_text(form, "title").split())
     errors: dict[str, Reply] = {}
     try:
@@ -50,6 +63,7 @@ def declare_form(form: Mapping[str, Any], actor: str, policy: Policy) -> FormCom
 
 
 def update_form(number: int, form: Mapping[str, Any]) -> FormCommand:
+    _refuse_control_characters(form)
     message = _text(form, "message")
     if not message:
         raise FormErrors({"message": reply("form_update_message_missing")})
@@ -58,6 +72,7 @@ def update_form(number: int, form: Mapping[str, Any]) -> FormCommand:
 
 
 def mitigate_form(number: int, form: Mapping[str, Any]) -> FormCommand:
+    _refuse_control_characters(form)
     note = _text(form, "note")
     if not note:
         raise FormErrors({"note": reply("form_mitigate_note_missing")})
@@ -65,6 +80,7 @@ def mitigate_form(number: int, form: Mapping[str, Any]) -> FormCommand:
 
 
 def resolve_form(number: int, form: Mapping[str, Any], now: datetime) -> FormCommand:
+    _refuse_control_characters(form)
     summary = _text(form, "summary")
     errors = {} if summary else {"summary": reply("form_resolve_summary_missing")}
     ended_at = None

@@ -66,6 +66,7 @@ REPLIES: Mapping[str, Mapping[str, ReplyValue]] = MappingProxyType(
         "mention_one_person": {},
         "takes_no_text": {"verb": "list"},
         "text_too_long": {"length": 3001, "limit": 3000},
+        "control_character": {"character": "U+0000"},
         "note_text_missing": {},
         "mitigate_text_missing": {},
         "resolve_text_missing": {},

@@ -6,6 +6,20 @@ import re
 import unicodedata
 
 _NOT_WORD = re.compile(r"[\W_]+")
+# C0 and C1 control characters other than tab and line breaks: no person means them, PostgreSQL
+# cannot store U+0000 in JSON, and SQLite would store it; so they are refused (or, in text a
+# machine sent, removed) the same way on both.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def first_control_character(text: str) -> str | None:
+    """The first control character in `text` as `U+0000`, or None."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def without_control_characters(text: str) -> str:
+    return _CONTROL.sub("", text)
 
 
 def slug(text: str, max_length: int = 0) -> str:
