@@ -85,3 +85,36 @@ def test_control_characters_in_an_alert_are_dropped_not_stored(h):
         assert response.status == 200
     h.settle()
     assert h.bot.service.state_of(1).facts.title == "Disk full"
+
+
+def test_eight_people_writing_at_once_lose_no_note(h):
+    """8 people send 20 notes each to an incident that already has 150 events: all 160 are recorded,
+    and each of them was told 'Noted'."""
+    import threading
+
+    from tests.harness import BOB, CAROL
+
+    h.command("declare sev2 Busy incident", user=ALICE)
+    h.settle()
+    channel = h.incident_channel()
+    for i in range(150 - len(h.bot.store.load(1))):
+        h.bot.service.handle_command(f"note warm-up {i}", ALICE, channel)
+    assert len(h.bot.store.load(1)) >= 150
+    people = [ALICE, BOB, CAROL, "U0DAVE001", "U0ERIN001", "U0FRANK01", "U0GRACE01", "U0HEIDI01"]
+    answers: list[str] = []
+    lock = threading.Lock()
+
+    def write(person: str) -> None:
+        for n in range(20):
+            text = h.bot.service.handle_command(f"note {person} says {n}", person, channel).reply
+            with lock:
+                answers.append(text)
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    notes = [e for e in h.bot.store.load(1) if e.type == "NoteAdded" and " says " in e.payload.text]
+    assert len(notes) == 160
+    assert answers.count("Noted on INC-1.") == 160

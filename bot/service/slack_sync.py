@@ -8,7 +8,7 @@ from bot.core.errors import ChannelBusy, ConcurrencyConflict
 from bot.core.events import NewEvent
 from bot.core.owed import owed_slack_work
 from bot.core.state import IncidentState
-from bot.service.base import MAX_CONFLICT_RETRIES, SYNC_LEASE, ServiceBase, SlackPort
+from bot.service.base import MAX_CONFLICT_RETRIES, SYNC_LEASE, ServiceBase, SlackPort, backoff
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,13 @@ class SlackSync(ServiceBase):
     def _record_result(self, state: IncidentState, new: NewEvent) -> IncidentState:
         """What Slack did is a fact: it is recorded even if someone appended meanwhile (then after
         their events, on a fresh read)."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            try:
-                return self._append_to(state, [new])
-            except ConcurrencyConflict:
-                state = self.state_of(state.number)
+        with self.writing(state.number):
+            for attempt in range(MAX_CONFLICT_RETRIES):
+                try:
+                    return self._append_to(state, [new])
+                except ConcurrencyConflict:
+                    backoff(attempt)
+                    state = self.state_of(state.number)
         raise ConcurrencyConflict(f"{state.key} is changing too fast to record a Slack step")
 
     def incidents_owing_slack(self) -> list[int]:
