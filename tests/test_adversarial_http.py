@@ -118,3 +118,49 @@ def test_eight_people_writing_at_once_lose_no_note(h):
     notes = [e for e in h.bot.store.load(1) if e.type == "NoteAdded" and " says " in e.payload.text]
     assert len(notes) == 160
     assert answers.count("Noted on INC-1.") == 160
+
+
+def test_a_dropped_database_connection_after_a_slack_call_does_not_post_twice(h):
+    """The connection drops just as the bot records that Slack posted a note: the record is
+    written again (not the post), so the note is in the channel once, and once in the log."""
+    from contextlib import contextmanager
+
+    from sqlalchemy.exc import OperationalError
+
+    h.command("declare sev2 Flaky database", user=ALICE)
+    h.settle()
+    channel = h.incident_channel()
+    store = h.bot.store
+    original_append, original_write = store.append, store._write
+    armed = [True]
+
+    @contextmanager
+    def dropped():
+        raise OperationalError(
+            "INSERT INTO events", {}, Exception("server closed the connection unexpectedly")
+        )
+        yield
+
+    def flaky_append(incident, expected_seq, new, *args, **kwargs):
+        if armed[0] and any(e.type == "SlackChannelMessagePosted" for e in new):
+            armed[0] = False
+            store._write = dropped
+            try:
+                return original_append(incident, expected_seq, new, *args, **kwargs)
+            finally:
+                store._write = original_write
+        return original_append(incident, expected_seq, new, *args, **kwargs)
+
+    store.append = flaky_append
+    h.command("note Checked the connection pool", user=ALICE, channel=channel)
+    h.settle()
+    assert not armed[0], "the drop was never simulated"
+    h.bot.queue.request(1)  # what the heartbeat would do for anything still owed
+    h.settle()
+    posts = [m for m in h.slack.channel(channel).messages if "Checked the connection pool" in m.text]
+    assert len(posts) == 1
+    (note,) = [e for e in store.load(1) if e.type == "NoteAdded"]
+    recorded = [
+        e for e in store.load(1) if e.type == "SlackChannelMessagePosted" and e.payload.for_seq == note.seq
+    ]
+    assert len(recorded) == 1

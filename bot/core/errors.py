@@ -28,6 +28,11 @@ class ConcurrencyConflict(IncidentBotError):
     """Another writer appended to the same incident first; reload and decide again."""
 
 
+class StoreUnavailable(IncidentBotError):
+    """The database dropped the connection or could not be reached for a moment: the same write
+    (or read) may be tried again; what Slack already did must not be."""
+
+
 class ChannelBusy(IncidentBotError):
     """A channel is at Slack's posting limit for longer than is worth waiting; try that step later."""
 

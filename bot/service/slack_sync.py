@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.errors import ChannelBusy, ConcurrencyConflict
+from bot.core.errors import ChannelBusy, ConcurrencyConflict, StoreUnavailable
 from bot.core.events import NewEvent
 from bot.core.owed import owed_slack_work
 from bot.core.state import IncidentState
-from bot.service.base import MAX_CONFLICT_RETRIES, SYNC_LEASE, ServiceBase, SlackPort, backoff
+from bot.service.base import SYNC_LEASE, ServiceBase, SlackPort, backoff
 
 log = logging.getLogger(__name__)
 
 MAX_SLACK_STEPS = 200
+# A Slack step's result is retried this many times (backing off to 200 ms): about 3 s.
+RECORD_ATTEMPTS = 20
 
 
 class SlackSync(ServiceBase):
@@ -57,15 +59,21 @@ class SlackSync(ServiceBase):
 
     def _record_result(self, state: IncidentState, new: NewEvent) -> IncidentState:
         """What Slack did is a fact: it is recorded even if someone appended meanwhile (then after
-        their events, on a fresh read)."""
-        with self.writing(state.number):
-            for attempt in range(MAX_CONFLICT_RETRIES):
+        their events, on a fresh read), and through a dropped database connection: the write is
+        tried again, never the Slack call."""
+        number = state.number
+        fresh: IncidentState | None = state
+        with self.writing(number):
+            for attempt in range(RECORD_ATTEMPTS):
                 try:
-                    return self._append_to(state, [new])
-                except ConcurrencyConflict:
+                    if fresh is None:
+                        fresh = self.state_of(number)
+                    return self._append_to(fresh, [new])
+                except (ConcurrencyConflict, StoreUnavailable) as exc:
+                    log.warning("INC-%s: recording a Slack step again after %s", number, exc)
+                    fresh = None  # folded into before the write failed: read it again
                     backoff(attempt)
-                    state = self.state_of(state.number)
-        raise ConcurrencyConflict(f"{state.key} is changing too fast to record a Slack step")
+        raise StoreUnavailable(f"INC-{number}: could not record a Slack step")
 
     def incidents_owing_slack(self) -> list[int]:
         return self.store.with_slack_owed()

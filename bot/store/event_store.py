@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint, bindparam, delete, func, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from bot.core.errors import ConcurrencyConflict, DuplicateDelivery
+from bot.core.errors import ConcurrencyConflict, DuplicateDelivery, StoreUnavailable
 from bot.core.events import Event, EventType, NewEvent, from_json, to_json
 from bot.core.state import IncidentState, replay
 from bot.store.db import WRITE, UTCDateTime
@@ -144,6 +144,16 @@ UPDATE_HEAD = update(INCIDENTS).where(
 )
 
 
+@contextmanager
+def transient_as_unavailable() -> Iterator[None]:
+    """A dropped or refused database connection becomes StoreUnavailable, which callers may retry
+    (the pool's pre-ping gives the next try a fresh connection)."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StoreUnavailable(f"the database is unavailable: {type(exc.orig or exc).__name__}") from exc
+
+
 class EventStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -160,7 +170,7 @@ class EventStore:
     def load(self, incident: int, types: Collection[EventType] | None = None) -> list[Event]:
         if types is not None:
             return self.load_many([incident], types)[incident]
-        with self.engine.connect() as conn:
+        with transient_as_unavailable(), self.engine.connect() as conn:
             return [_event(row) for row in conn.execute(LOAD_EVENTS, {"b_incident": incident})]
 
     def load_many(
@@ -255,7 +265,7 @@ class EventStore:
         """Append after `expected_seq`; raise ConcurrencyConflict if another writer got there first."""
         events = [Event.stored(e, incident, expected_seq + i) for i, e in enumerate(new, 1)]
         try:
-            with self._write() as conn:
+            with transient_as_unavailable(), self._write() as conn:
                 conn.execute(INSERT_EVENTS, [_row(e) for e in events])
                 head = head_of(state_after, owed, next_due_at)
                 moved = conn.execute(UPDATE_HEAD, {"b_number": incident, "b_last_seq": expected_seq, **head})
