@@ -164,3 +164,31 @@ def test_a_dropped_database_connection_after_a_slack_call_does_not_post_twice(h)
         e for e in store.load(1) if e.type == "SlackChannelMessagePosted" and e.payload.for_seq == note.seq
     ]
     assert len(recorded) == 1
+
+
+def test_a_typed_link_or_mention_stays_text_and_a_real_one_stays_a_token(h):
+    """What a person typed reaches the bot escaped (`&lt;https://evil…|…&gt;`) and must be shown as
+    text everywhere; a link or mention made with Slack's composer arrives raw and stays one."""
+    typed = "*urgent* &lt;https://evil.example|reset your password&gt; &lt;@U0BOB0001&gt; &lt;!here&gt;"
+    real = "<https://status.example.com|status page> <@U0CAROL01|carol>"
+    h.command("declare sev1 Login &lt;https://evil.example|click&gt; errors", user=ALICE)
+    h.settle()
+    channel = h.incident_channel()
+    h.command(f"note {typed} and {real}", user=ALICE, channel=channel)
+    h.command(f"update identified {typed}", user=ALICE, channel=channel)
+    h.settle()
+    shown = [m.text for m in h.slack.channel(channel).messages[1:]]
+    shown += [m.text for m in h.slack.channel(h.announcements).messages]
+    blocks = h.slack.channel(channel).messages[0].blocks
+    shown += [b["text"]["text"] for b in blocks if b.get("text", {}).get("type") == "mrkdwn"]
+    for text in shown:
+        assert "<https://evil.example" not in text and "<@U0BOB0001>" not in text and "<!here>" not in text, (
+            text
+        )
+    note = next(t for t in shown if t.startswith(":pushpin: Note"))
+    assert "&lt;https://evil.example|reset your password&gt;" in note
+    assert "<https://status.example.com|status page>" in note and "<@U0CAROL01|carol>" in note
+    header = h.slack.channel(channel).messages[0].blocks[0]["text"]["text"]
+    assert header == "INC-1: Login <https://evil.example|click> errors"  # plain text: shown as typed
+    markdown = h.bot.service.postmortem_markdown(1)
+    assert "# INC-1: Login <https://evil.example|click> errors" in markdown

@@ -86,7 +86,7 @@ def test_a_paging_group_declares_one_incident_with_runbook_and_dashboard(h):
     assert (status, body) == (200, {"ok": True, "action": "declare", "incident": "INC-1"})
     state = h.bot.service.state_of(1)
     assert (state.facts.title, state.facts.severity, state.facts.service) == (
-        "api error rate >5% for 5min",
+        "api error rate &gt;5% for 5min",  # kept the way Slack sends typed text: `>` escaped
         "sev1",
         "api",
     )

@@ -14,7 +14,7 @@ from bot.core.commands import MAX_TITLE_LENGTH
 from bot.core.errors import IncidentBotError
 from bot.core.events import NewEvent
 from bot.core.state import IncidentState
-from bot.core.text import without_control_characters
+from bot.core.text import typed_text, without_control_characters
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -122,7 +122,7 @@ def _strings(value: Any, where: str) -> dict[str, str]:
 def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:
     """What a declaration from this group records: title, severity, detection, service, links."""
     title = group.annotation("summary") or group.common_labels.get("alertname") or "Alert"
-    title = " ".join(title.split())[:MAX_TITLE_LENGTH]
+    title = typed_text(" ".join(title.split())[:MAX_TITLE_LENGTH])
     fields: dict[str, Any] = {
         "title": title,
         "severity": severity,
@@ -136,7 +136,7 @@ def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:
     }
     description = group.annotation("description")
     if description:
-        fields["impact"] = description[:3000]
+        fields["impact"] = typed_text(description[:3000])
     service = group.common_labels.get("service") or next(
         (a.labels["service"] for a in group.alerts if a.labels.get("service")), None
     )

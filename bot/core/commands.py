@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from collections.abc import Callable
@@ -72,8 +71,10 @@ def overall_usage() -> str:
 
 
 def parse_command(text: str, severities: tuple[str, ...]) -> Command:
-    """Turn slash command text (as Slack escapes it) into a Command, or raise UserError."""
-    words = html.unescape(text or "").strip().split(maxsplit=1)
+    """Turn slash command text into a Command, or raise UserError. The text stays as Slack sent
+    it: what the person typed has `&`, `<` and `>` escaped, while real mentions, channel links and
+    links (made with Slack's composer) are raw tokens. So a typed `<https://…|…>` stays text."""
+    words = (text or "").strip().split(maxsplit=1)
     if not words:
         return Command(verb="help")
     verb = words[0].lower()

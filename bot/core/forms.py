@@ -15,7 +15,7 @@ from bot.core.commands import Command, check_title
 from bot.core.errors import FormErrors, UserError
 from bot.core.policy import Policy
 from bot.core.replies import Reply, reply
-from bot.core.text import first_control_character
+from bot.core.text import first_control_character, typed_text
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class FormCommand:
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:
-    return str(form.get(name) or "").strip()
+    """A modal's text input arrives as typed; it is kept the way Slack sends a command's text
+    (`&`, `<`, `>` escaped), so a typed link or mention stays text."""
+    return typed_text(str(form.get(name) or "").strip())
 
 
 def _refuse_control_characters(form: Mapping[str, Any]) -> None:
@@ -56,7 +58,7 @@ def declare_form(form: Mapping[str, Any], actor: str, policy: Policy) -> FormCom
         raise FormErrors(errors)
     details = {
         "commander": form.get("commander") or actor,
-        "impact": form.get("impact") or None,
+        "impact": _text(form, "impact") or None,
         "private": "private" in (form.get("private") or []),
     }
     return FormCommand(Command("declare", severity=severity, text=title), details)
@@ -68,7 +70,7 @@ def update_form(number: int, form: Mapping[str, Any]) -> FormCommand:
     if not message:
         raise FormErrors({"message": reply("form_update_message_missing")})
     command = Command("update", incident=number, status=form.get("status"), text=message)
-    return FormCommand(command, {"impact": form.get("impact") or None})
+    return FormCommand(command, {"impact": _text(form, "impact") or None})
 
 
 def mitigate_form(number: int, form: Mapping[str, Any]) -> FormCommand:
@@ -93,7 +95,7 @@ def resolve_form(number: int, form: Mapping[str, Any], now: datetime) -> FormCom
             errors["ended_date"] = reply("form_ended_in_future")
     if errors:
         raise FormErrors(errors)
-    extra = {"root_cause": form.get("root_cause") or None, "impact_ended_at": ended_at}
+    extra = {"root_cause": _text(form, "root_cause") or None, "impact_ended_at": ended_at}
     return FormCommand(Command("resolve", incident=number, text=summary), extra)
 
 

@@ -31,3 +31,9 @@ def slug(text: str, max_length: int = 0) -> str:
     if max_length and len(out) > max_length:
         out = out[:max_length].rsplit("-", 1)[0] if "-" in out[:max_length] else out[:max_length]
     return out
+
+
+def typed_text(text: str) -> str:
+    """Text as a person typed it, in the form Slack sends a command's text: `&`, `<` and `>`
+    escaped, so none of it can become a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

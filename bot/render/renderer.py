@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Mapping
@@ -53,8 +54,18 @@ def escape_mrkdwn(text: object) -> str:
     return "".join(out)
 
 
+_BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
+
+
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User text is kept as Slack sent it (typed `&<>` already escaped); escape what is not."""
+    return _BARE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: object) -> str:
+    """User text for a place that shows it as typed (a header, the topic, a Markdown file):
+    Slack's escapes undone."""
+    return html.unescape(str(text))
 
 
 def clip(text: object, limit: int) -> str:
@@ -121,7 +132,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(
-            mrkdwn=escape_mrkdwn, clip=clip, hhmm=hhmm, when=when, duration=duration, span=span
+            mrkdwn=escape_mrkdwn, plain=plain, clip=clip, hhmm=hhmm, when=when, duration=duration, span=span
         )
         self.env.globals["ids"] = IDS
         self.replies = self._load_replies()

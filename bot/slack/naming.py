@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from slugify import slugify
 
 MAX_CHANNEL_NAME = 80
@@ -15,7 +17,11 @@ def channel_name_for(number: int, title: str, prefix: str = "inc", attempt: int 
     head = f"{_clean_prefix(prefix)}-{number}"
     tail = f"-{attempt + 1}" if attempt else ""
     room = MAX_CHANNEL_NAME - len(head) - len(tail) - 1
-    slug = slugify(title, max_length=max(room, 0), word_boundary=True, save_order=True) if room > 0 else ""
+    slug = (
+        slugify(html.unescape(title), max_length=max(room, 0), word_boundary=True, save_order=True)
+        if room > 0
+        else ""
+    )
     return f"{head}-{slug}{tail}" if slug else f"{head}{tail}"
 
 
