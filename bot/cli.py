@@ -22,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
     serve.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
+    serve.add_argument(
+        "--connection-limit",
+        type=int,
+        default=1000,
+        help="open connections accepted at once (default 1000); idle ones are closed after 30 s",
+    )
     demo = commands.add_parser("demo", help="play a whole incident against a local fake Slack")
     demo.add_argument("--db", help="SQLite file for the event log (default: a new file in a temp folder)")
     postmortem = commands.add_parser("postmortem", help="write an incident's postmortem as Markdown")
@@ -47,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.db)
     if args.command in ("postmortem", "metrics"):
         return _report(args)
-    return _serve(args.host, args.port, args.threads)
+    return _serve(args.host, args.port, args.threads, args.connection_limit)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -101,7 +107,7 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(host: str, port: int, threads: int) -> int:
+def _serve(host: str, port: int, threads: int, connection_limit: int = 1000) -> int:
     from slack_bolt.error import BoltError
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -120,7 +126,7 @@ def _serve(host: str, port: int, threads: int) -> int:
         )
         return 1
     bot.start_heartbeat()
-    server = make_http_server(bot.wsgi, host, port, threads)
+    server = make_http_server(bot.wsgi, host, port, threads, connection_limit)
     stop = threading.Event()
 
     def shutdown(signum, frame) -> None:

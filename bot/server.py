@@ -141,16 +141,44 @@ def _health(store: EventStore, start_response: Callable) -> Iterable[bytes]:
     return [body]
 
 
-def make_http_server(wsgi: Callable[..., Iterable[bytes]], host: str, port: int, threads: int = 16) -> Any:
+# Waitress's own defaults (100 connections, idle ones kept 120 s) let 100 idle clients shut out
+# Slack: allow more, and close an idle connection sooner.
+CONNECTION_LIMIT = 1000
+IDLE_TIMEOUT_SECONDS = 30
+
+
+def make_http_server(
+    wsgi: Callable[..., Iterable[bytes]],
+    host: str,
+    port: int,
+    threads: int = 16,
+    connection_limit: int = CONNECTION_LIMIT,
+) -> Any:
     """Waitress: a production WSGI server with a real listen backlog and a pool of worker threads."""
-    return create_server(wsgi, host=host, port=port, threads=threads, backlog=1024, ident="incident-bot")
+    return create_server(
+        wsgi,
+        host=host,
+        port=port,
+        threads=threads,
+        backlog=1024,
+        ident="incident-bot",
+        connection_limit=connection_limit,
+        channel_timeout=IDLE_TIMEOUT_SECONDS,
+    )
 
 
 class ServerThread:
     """A waitress server on its own thread; `port` is the one the OS gave (ask for port 0)."""
 
-    def __init__(self, wsgi: Callable, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
-        self.server = make_http_server(wsgi, host, port, threads)
+    def __init__(
+        self,
+        wsgi: Callable,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = 16,
+        connection_limit: int = CONNECTION_LIMIT,
+    ) -> None:
+        self.server = make_http_server(wsgi, host, port, threads, connection_limit)
         self.host = host
         self.port = int(self.server.effective_port)
         self._stopping = threading.Event()

@@ -192,3 +192,17 @@ def test_a_typed_link_or_mention_stays_text_and_a_real_one_stays_a_token(h):
     assert header == "INC-1: Login <https://evil.example|click> errors"  # plain text: shown as typed
     markdown = h.bot.service.postmortem_markdown(1)
     assert "# INC-1: Login <https://evil.example|click> errors" in markdown
+
+
+def test_a_hundred_idle_connections_do_not_shut_slack_out(h):
+    """110 clients that connect and say nothing (waitress's default limit is 100) do not keep a
+    normal command from being answered."""
+    import socket
+
+    idle = [socket.create_connection((h.server.host, h.server.port), timeout=5) for _ in range(110)]
+    try:
+        reply = h.command("help", user=ALICE)
+        assert reply.status == 200 and "Incident commands" in reply.text
+    finally:
+        for connection in idle:
+            connection.close()
