@@ -57,7 +57,7 @@ def make_alert_handler(
             return _reply(start_response, "400 Bad Request", {"ok": False, "error": exc.reason})
         outcome = service.receive_alerts(group)
         if outcome.incident is not None:
-            queue.request(outcome.incident)
+            queue.request(outcome.incident, urgent=outcome.action == "declare")  # a page: its channel first
         if outcome.post_to is not None:
             background.submit(_safely, post_triage, group, outcome.post_to)
         body = {"ok": True, "action": outcome.action}

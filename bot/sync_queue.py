@@ -62,6 +62,8 @@ class SyncQueue:
     A request for an incident already being synced marks it to run once more, so no two
     threads of this process ever talk to Slack about the same incident at the same time. With
     `acks_first`, a sync starts once no Slack request is being answered (at most `ACKS_FIRST_WAIT`).
+    An `urgent` request (someone is waiting for it: a new incident's channel, an invite) has its
+    own lane, so it never queues behind other incidents' routine posts.
     """
 
     def __init__(
@@ -69,16 +71,18 @@ class SyncQueue:
         run: Callable[[int], IncidentState],
         workers: int = 8,
         acks_first: RequestsInFlight | None = None,
+        urgent_workers: int = 4,
     ) -> None:
         self._run = run
         self._acks_first = acks_first
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-sync")
+        self._urgent = ThreadPoolExecutor(max_workers=urgent_workers, thread_name_prefix="slack-sync-urgent")
         self._lock = threading.Condition()
         self._active: set[int] = set()
         self._again: set[int] = set()
         self._afters: dict[int, list[After]] = {}
 
-    def request(self, incident: int, after: After | None = None) -> None:
+    def request(self, incident: int, after: After | None = None, urgent: bool = False) -> None:
         with self._lock:
             if after is not None:
                 self._afters.setdefault(incident, []).append(after)
@@ -86,7 +90,7 @@ class SyncQueue:
                 self._again.add(incident)
                 return
             self._active.add(incident)
-        self._executor.submit(self._work, incident)
+        (self._urgent if urgent else self._executor).submit(self._work, incident)
 
     def _work(self, incident: int) -> None:
         while True:
@@ -122,6 +126,7 @@ class SyncQueue:
             return self._lock.wait_for(lambda: not self._active, timeout=timeout)
 
     def shutdown(self) -> None:
+        self._urgent.shutdown(wait=True, cancel_futures=False)
         self._executor.shutdown(wait=True, cancel_futures=False)
 
 

@@ -45,3 +45,30 @@ def test_an_idle_bot_starts_slack_work_without_waiting_for_a_request():
     thread, done = _waiter(in_flight, max_wait=30)
     thread.join(timeout=5)
     assert done.is_set()
+
+
+def test_a_new_incident_does_not_queue_behind_other_incidents_backlog():
+    """Every routine worker is busy pacing other incidents' posts; an urgent sync (a new incident's
+    channel) still runs at once, in its own lane."""
+    from bot.sync_queue import SyncQueue
+
+    release = threading.Event()
+    ran_urgent = threading.Event()
+
+    def run(incident: int):
+        if incident == 99:
+            ran_urgent.set()
+        else:
+            release.wait(timeout=30)
+        return None
+
+    queue = SyncQueue(run, workers=2, urgent_workers=1)
+    try:
+        for incident in range(1, 6):  # more backlog than routine workers
+            queue.request(incident)
+        queue.request(99, urgent=True)
+        assert ran_urgent.wait(timeout=5), "the new incident waited behind the backlog"
+    finally:
+        release.set()
+        queue.wait_idle(timeout=30)
+        queue.shutdown()

@@ -132,13 +132,15 @@ def _ephemeral(respond: Respond, text: str) -> None:
 
 
 def _follow_up(outcome: Outcome, queue: SyncQueue, respond: Respond | None) -> None:
+    """Queue the incident's Slack work; when a person waits on it (a new incident's channel link,
+    an invite), in the urgent lane, and tell them once it is done."""
     if outcome.incident is None:
         return
     tell = outcome.after_sync
     if tell is not None and respond is not None:
-        queue.request(outcome.incident, after=_telling(respond, tell))
+        queue.request(outcome.incident, after=_telling(respond, tell), urgent=True)
     else:
-        queue.request(outcome.incident)
+        queue.request(outcome.incident, urgent=tell is not None)
 
 
 def _telling(
