@@ -206,3 +206,42 @@ def test_a_hundred_idle_connections_do_not_shut_slack_out(h):
     finally:
         for connection in idle:
             connection.close()
+
+
+def test_a_channel_created_by_a_try_that_died_is_adopted_not_made_twice(h):
+    """The process dies after Slack created #inc-1-login-errors but before the answer was recorded:
+    the next try gets name_taken for the name it recorded, finds the bot's own fresh channel and
+    adopts it. No #inc-1-login-errors-2 appears."""
+    notifier = h.bot.service.slack
+    create = notifier.client.conversations_create
+    died = []
+
+    def create_then_die(**kwargs):
+        create(**kwargs)
+        if not died:
+            died.append(kwargs["name"])
+            raise RuntimeError("kill -9 before the answer was recorded")
+        raise AssertionError("a second conversations.create succeeded")
+
+    notifier.client.conversations_create = create_then_die
+    h.command("declare sev2 Login errors", user=ALICE)
+    h.settle()
+    assert died == ["inc-1-login-errors"] and h.bot.service.state_of(1).slack.channel_id is None
+    notifier.client.conversations_create = create
+    h.bot.queue.request(1)  # the restarted process's heartbeat
+    h.settle()
+    adopted = h.slack.channel_by_name("inc-1-login-errors")
+    assert adopted is not None and h.slack.channel_by_name("inc-1-login-errors-2") is None
+    assert h.bot.service.state_of(1).slack.channel_id == adopted.id
+    assert len(adopted.messages) >= 1  # the summary went into the adopted channel
+
+
+def test_an_older_channel_of_the_same_name_is_not_adopted(h):
+    """A channel of that name the bot made long before the name was chosen (say, before the
+    database was recreated) is left alone: the incident gets the next name."""
+    old = h.slack.add_channel("inc-1-login-errors", members=[h.slack.bot_user_id])
+    h.slack._channels[old].created = 1_000_000_000  # 2001: long before this incident
+    h.command("declare sev2 Login errors", user=ALICE)
+    h.settle()
+    state = h.bot.service.state_of(1)
+    assert state.slack.channel_name == "inc-1-login-errors-2" and state.slack.channel_id != old

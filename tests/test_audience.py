@@ -213,13 +213,14 @@ def test_the_transport_performs_every_kind_of_step():
 
     state = _log(
         False,
+        (ev.SlackChannelNameChosen, {"name": "inc-1"}),  # so creating it is a call, not a choice
         (ev.SlackSummaryPosted, {"channel_id": "C1", "ts": "1.1", "for_seq": 1}),
         (ev.SlackAnnouncementPosted, {"channel_id": "C0", "ts": "2.1"}),
         (ev.NoteAdded, {"text": "n"}),
         (ev.NoticeDue, _notice("status_update", "U0ALICE", 1)),
         (ev.PostmortemRequested, {"version": 1}),
     )
-    seqs = {ev.NoteAdded: 5, ev.NoticeDue: 6, ev.PostmortemRequested: 7}
+    seqs = {ev.NoteAdded: 6, ev.NoticeDue: 7, ev.PostmortemRequested: 8}
     notifier = SlackNotifier(Client(), Messages(Renderer(), POLICY), POLICY, ChannelPacer(100))
     here = Destination(Audience.INCIDENT_CHANNEL, "C1")
     for kind in StepKind:

@@ -214,6 +214,21 @@ class NoticeDue(Payload):
 
 
 @dataclass(frozen=True)
+class SlackChannelNameChosen(Payload):
+    """The name the bot is about to create the channel with, recorded before the call: if the
+    process dies after Slack created it, the next try finds and adopts that channel."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SlackChannelNameTaken(Payload):
+    """Slack answered name_taken and the channel of that name is not one the bot just made."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class SlackChannelCreated(Payload):
     channel_id: str
     name: str
@@ -300,6 +315,8 @@ POSTMORTEM_TYPES: frozenset[EventType] = frozenset(
 TIMELINE_TYPES: frozenset[EventType] = LIFECYCLE_TYPES | {MessagePinned, MessageUnpinned}
 SLACK_TYPES: frozenset[EventType] = frozenset(
     {
+        SlackChannelNameChosen,
+        SlackChannelNameTaken,
         SlackChannelCreated,
         SlackMemberInvited,
         SlackTopicSet,

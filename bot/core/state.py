@@ -141,6 +141,9 @@ class Cadence:
 class SlackProgress:
     channel_id: str | None = None
     channel_name: str | None = None
+    chosen_name: str | None = None  # about to be created (or being adopted after a crash)
+    chosen_at: datetime | None = None
+    names_taken: list[str] = field(default_factory=list)
     invited: set[str] = field(default_factory=set)  # every invite tried, whatever Slack answered
     in_channel: set[str] = field(default_factory=set)  # invites Slack carried out (or found done)
     topic_set_for: int = 0
@@ -157,6 +160,11 @@ class SlackProgress:
 
     def apply(self, event: Event) -> None:
         match event.payload:
+            case ev.SlackChannelNameChosen(name=name):
+                self.chosen_name, self.chosen_at = name, event.at
+            case ev.SlackChannelNameTaken(name=name):
+                self.names_taken.append(name)
+                self.chosen_name = self.chosen_at = None
             case ev.SlackChannelCreated(channel_id=channel_id, name=name):
                 self.channel_id, self.channel_name = channel_id, name
             case ev.SlackMemberInvited(user=user, result=result):

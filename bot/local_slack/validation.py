@@ -35,6 +35,7 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
     "conversations.setTopic": _names("token channel topic"),
     "conversations.info": _names("token channel include_locale include_num_members"),
     "conversations.join": _names("token channel"),
+    "conversations.list": _names("token exclude_archived types limit cursor"),
     "chat.postMessage": _names(
         "token channel text blocks attachments thread_ts reply_broadcast mrkdwn unfurl_links"
         " unfurl_media parse link_names username icon_emoji icon_url"
@@ -81,6 +82,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations.setTopic": _PUBLIC_PRIVATE,
     "conversations.info": frozenset({"channels:read", "groups:read"}),
     "conversations.join": frozenset({"channels:join"}),
+    "conversations.list": frozenset({"channels:read", "groups:read"}),
     "chat.postMessage": frozenset({"chat:write"}),
     "chat.update": frozenset({"chat:write"}),
     "chat.postEphemeral": frozenset({"chat:write"}),
@@ -102,7 +104,14 @@ CHANNEL_TYPE_SCOPES: dict[str, tuple[str, str]] = {
     "conversations.replies": ("channels:history", "groups:history"),
 }
 READ_METHODS: frozenset[str] = frozenset(
-    {"auth.test", "conversations.info", "users.info", "conversations.history", "conversations.replies"}
+    {
+        "auth.test",
+        "conversations.info",
+        "conversations.list",
+        "users.info",
+        "conversations.history",
+        "conversations.replies",
+    }
 )
 
 _STRING_PARAMS = _names(

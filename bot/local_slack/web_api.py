@@ -109,6 +109,32 @@ class WebApi(Workspace):
         with_count = bool(parse_bool(params.get("include_num_members", False)))
         return {"channel": self._channel_json(chan, num_members=with_count)}
 
+    def _api_conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Channels the bot can see, in creation order: public ones with channels:read, private
+        ones it is a member of with groups:read (`types` public_channel,private_channel; default
+        public only). The cursor is the index of the next channel."""
+        types = set(str(params.get("types") or "public_channel").split(","))
+        if types - {"public_channel", "private_channel"}:
+            invalid_arguments(f"types '{params.get('types')}' is not supported here")
+        if "public_channel" in types:
+            self._check_scope({"channels:read"})
+        if "private_channel" in types:
+            self._check_scope({"groups:read"})
+        visible = [
+            chan
+            for chan in self._channels.values()
+            if (not chan.is_private and "public_channel" in types)
+            or (chan.is_private and "private_channel" in types and self.bot_user_id in chan.members)
+        ]
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = visible[start : start + limit]
+        next_cursor = str(start + limit) if start + limit < len(visible) else ""
+        return {
+            "channels": [self._channel_json(chan) for chan in page],
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
     def _api_conversations_join(self, params: dict[str, Any]) -> dict[str, Any]:
         chan = self._channels.get(require(params, "channel", "channel_not_found"))
         if chan is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
 
 from slack_sdk import WebClient
@@ -32,6 +32,9 @@ from bot.slack.pacing import ChannelPacer
 log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 10
+# How far Slack's clock may be behind ours when telling a channel made by a crashed try (adopt)
+# from an older one of the same name (do not).
+ADOPTION_CLOCK_SKEW = timedelta(seconds=60)
 MAX_PACING_WAIT = 2.0
 MAX_TOPIC = 250
 # Invite answers that will never change by retrying: record them and move on.
@@ -45,6 +48,8 @@ METHOD_SCOPES = {
     "conversations.invite": ("channels:manage", "groups:write"),
     "conversations.setTopic": ("channels:manage", "groups:write"),
     "conversations.history": ("channels:history", "groups:history"),
+    "conversations.list": ("channels:read", "groups:read"),
+    "auth.test": (),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
     "pins.add": ("pins:write",),
@@ -76,6 +81,7 @@ class SlackNotifier:
         self.messages = messages
         self.policy = policy
         self.pacer = pacer
+        self._bot_user_id: str | None = None
 
     def _post(self, channel: str, **kwargs: Any) -> SlackResponse:
         """chat.postMessage, paced per channel so the bot stays under Slack's limit. A channel
@@ -119,17 +125,49 @@ class SlackNotifier:
         return self._post(destination.channel, thread_ts=destination.thread_ts, **kwargs)
 
     def _create_channel(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
-        for attempt in range(MAX_NAME_ATTEMPTS):
+        """First record the name (no Slack call), then create exactly that name. A `name_taken`
+        for it is either the bot's own channel from a try that died before its answer was
+        recorded (adopted: no second channel) or somebody else's (the next name is chosen)."""
+        chosen = state.slack.chosen_name
+        if chosen is None:
+            attempt = len(state.slack.names_taken)
+            if attempt >= MAX_NAME_ATTEMPTS:
+                raise RuntimeError(f"{state.key}: every channel name tried was taken")
             name = channel_name_for(state.number, state.facts.title, self.policy.channel_prefix, attempt)
-            try:
-                response = self.client.conversations_create(name=name, is_private=state.private)
-            except SlackApiError as exc:
-                if exc.response.get("error") == "name_taken":
-                    continue
+            return ev.SlackChannelNameChosen(name=name)
+        try:
+            response = self.client.conversations_create(name=chosen, is_private=state.private)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "name_taken":
                 raise
-            channel = response["channel"]
-            return ev.SlackChannelCreated(channel_id=channel["id"], name=channel["name"])
-        raise RuntimeError(f"{state.key}: every channel name tried was taken")
+            own = self._own_new_channel(chosen, state.slack.chosen_at or now)
+            if own is not None:
+                log.warning("%s: adopting #%s, created by a try that did not record it", state.key, chosen)
+                return ev.SlackChannelCreated(channel_id=own, name=chosen)
+            return ev.SlackChannelNameTaken(name=chosen)
+        channel = response["channel"]
+        return ev.SlackChannelCreated(channel_id=channel["id"], name=channel["name"])
+
+    def _own_new_channel(self, name: str, chosen_at: datetime) -> str | None:
+        """The id of channel `name` if this bot created it after the name was chosen (a channel of
+        that name from before, say a reinstalled bot's, is not adopted)."""
+        if self._bot_user_id is None:
+            self._bot_user_id = self.client.auth_test()["user_id"]
+        cursor = None
+        while True:
+            page = self.client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor
+            )
+            channels: list[dict[str, Any]] = page.get("channels", [])
+            for channel in channels:
+                if channel.get("name") != name:
+                    continue
+                created = datetime.fromtimestamp(int(channel.get("created", 0)), tz=UTC)
+                fresh = created >= chosen_at - ADOPTION_CLOCK_SKEW
+                return channel["id"] if channel.get("creator") == self._bot_user_id and fresh else None
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     def _invite(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         result = "invited"
