@@ -52,6 +52,29 @@ def _wrap_replay() -> None:
             module.replay = counted  # type: ignore[attr-defined]
 
 
+windows: list[float] = []  # seconds from Slack's answer to its result being committed
+
+
+def _wrap_notifier(notifier: SlackNotifier, service: IncidentService) -> None:
+    """Time the window in which a crash would repeat a step: from Slack's answer to the commit."""
+    perform, record = notifier.perform, service._record_result
+    answered: list[float] = []
+
+    def timed_perform(step, state, now):  # type: ignore[no-untyped-def]
+        result = perform(step, state, now)
+        answered.append(time.perf_counter())
+        return result
+
+    def timed_record(state, new):  # type: ignore[no-untyped-def]
+        result = record(state, new)
+        if answered:
+            windows.append(time.perf_counter() - answered.pop())
+        return result
+
+    notifier.perform = timed_perform  # type: ignore[method-assign]
+    service._record_result = timed_record  # type: ignore[method-assign]
+
+
 def _wrap_store(store: EventStore) -> None:
     load, write = store.load, store._write
 
@@ -90,6 +113,7 @@ def main() -> int:
         assert outcome.incident is not None
         _wrap_replay()
         _wrap_store(store)
+        _wrap_notifier(notifier, service)
         calls_before = len(slack.calls())
         started = time.perf_counter()
         state = service.sync_slack(outcome.incident, notifier)
@@ -101,6 +125,12 @@ def main() -> int:
     )
     for name in ("Web API calls", "whole-log loads", "filtered loads", "replays", "write transactions"):
         print(f"  {name:20} {counts[name]}")
+    if windows:
+        ms = sorted(w * 1000 for w in windows)
+        print(
+            f"a process killed between Slack's answer and its record repeats that post after restart; "
+            f"that window per step: median {ms[len(ms) // 2]:.2f} ms, max {ms[-1]:.2f} ms ({len(ms)} steps)"
+        )
     return 0
 
 
