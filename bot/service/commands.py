@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +23,8 @@ from bot.service.reads import Reads, item_rows
 from bot.slack.naming import channel_name_for
 
 log = logging.getLogger(__name__)
+
+Viewer = tuple[str, str | None]  # who acts, and the channel they act from
 
 
 class Commands(Reads):
@@ -48,15 +50,17 @@ class Commands(Reads):
                 return Outcome(self.messages.action_list(items, "", mine=True, hidden=hidden))
         number = routed.incident
         assert number is not None
-        self.check_may_see(number, actor, channel_id)
+        if routed.route is Route.CHANGE:
+            return self._change(number, command, actor, now, viewer=(actor, channel_id))
+        state = self.state_of(number)
+        self.refuse_unless_visible(state, actor, channel_id)
         if routed.route is Route.STATUS:
-            return Outcome(self.messages.status(self.state_of(number), now), number)
+            return Outcome(self.messages.status(state, now), number)
         if routed.route is Route.ACTION_LIST:
-            state = self.state_of(number)
             mine = command.sub == "mine"
             items = item_rows(state, now, only_owner=actor if mine else None)
             return Outcome(self.messages.action_list(items, state.key, mine=mine), number)
-        return self._change(number, command, actor, now)
+        raise ValueError(f"unrouted {routed.route}")
 
     def _declare(
         self, command: Command, actor: str, now: datetime, channel_id: str | None, **details: Any
@@ -86,17 +90,37 @@ class Commands(Reads):
         return self.messages.reply(reply("channel_ready", key=state.key, channel_id=state.slack.channel_id))
 
     def _change(
-        self, number: int, command: Command, actor: str, now: datetime, extra: Mapping[str, Any] | None = None
+        self,
+        number: int,
+        command: Command,
+        actor: str,
+        now: datetime,
+        extra: Mapping[str, Any] | None = None,
+        viewer: Viewer | None = None,
     ) -> Outcome:
+        decision = self._decided(
+            number, lambda state: decide(state, command, actor, now, self.policy, extra), viewer
+        )
+        return Outcome(self.messages.reply(decision.reply) if decision.reply else "", number)
+
+    def _decided(
+        self, number: int, decide_on: Callable[[IncidentState], Decision], viewer: Viewer | None = None
+    ) -> Decision:
+        """Decide on the incident as it stands and append; returns the decision that was finally
+        appended, after any retry. With `viewer` (who, from which channel), someone outside a
+        private incident is refused first. A submitted modal has none: only a press that was
+        allowed opens one."""
         decision = Decision()
 
         def decide_now(state: IncidentState) -> list[NewEvent]:
-            nonlocal decision  # the reply of the decision that was finally appended
-            decision = decide(state, command, actor, now, self.policy, extra)
+            nonlocal decision
+            if viewer is not None:
+                self.refuse_unless_visible(state, *viewer)
+            decision = decide_on(state)
             return decision.events
 
         self._append_decided(number, decide_now)
-        return Outcome(self.messages.reply(decision.reply) if decision.reply else "", number)
+        return decision
 
     # Buttons and modals -------------------------------------------------------------------
 
@@ -105,11 +129,11 @@ class Commands(Reads):
     ) -> Outcome:
         """A button or select on the summary (in `channel_id`): the same decisions as the slash
         commands, and the same rule for private incidents."""
-        self.check_may_see(number, actor, channel_id)
         state = self.state_of(number)
+        self.refuse_unless_visible(state, actor, channel_id)
         pressed = decide_press(state, action, actor, self.policy, value)
         if pressed.command is not None:
-            return self._change(number, pressed.command, actor, self.clock())
+            return self._change(number, pressed.command, actor, self.clock(), viewer=(actor, channel_id))
         modal = {
             "update": self.messages.update_modal,
             "mitigate": self.messages.mitigate_modal,
@@ -138,15 +162,7 @@ class Commands(Reads):
 
     def join(self, number: int, actor: str) -> Outcome:
         """Join channel on the announcement: recorded, then the invite is owed like any other."""
-        self.check_may_see(number, actor, None)
-        decision = Decision()
-
-        def decide_now(state: IncidentState) -> list[NewEvent]:
-            nonlocal decision
-            decision = decide_join(state, actor, self.clock())
-            return decision.events
-
-        self._append_decided(number, decide_now)
+        decision = self._decided(number, lambda state: decide_join(state, actor, self.clock()), (actor, None))
         if not decision.events:
             channel = self.state_of(number).slack.channel_id
             return Outcome(self.messages.reply(reply("already_joined", channel_id=channel)), number)

@@ -50,9 +50,9 @@ class Reads(ServiceBase):
                 hidden += len(mine)
         return rows, hidden
 
-    def check_may_see(self, number: int, actor: str, channel_id: str | None) -> None:
-        """Refuse, saying it is private, someone outside a private incident who names it."""
-        state = replay(self.store.load(number, types=MEMBERSHIP_TYPES) or self._events_of(number))
+    def refuse_unless_visible(self, state: IncidentState, actor: str, channel_id: str | None) -> None:
+        """Refuse, saying it is private, someone outside a private incident who names it (checked on
+        the state the use case loaded anyway: no read of its own)."""
         if not may_see(state, actor, channel_id):
             raise NotAllowed(reply("private_refusal", key=state.key))
 

@@ -142,7 +142,8 @@ class SlackNotifier:
                 raise
             own = self._own_new_channel(chosen, state.slack.chosen_at or now)
             if own is not None:
-                log.warning("%s: adopting #%s, created by a try that did not record it", state.key, chosen)
+                # Not the name: it carries a private incident's title.
+                log.warning("%s: adopting its channel, created by a try that did not record it", state.key)
                 return ev.SlackChannelCreated(channel_id=own, name=chosen)
             return ev.SlackChannelNameTaken(name=chosen)
         channel = response["channel"]
