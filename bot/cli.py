@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1000,
         help="open connections accepted at once (default 1000); idle ones are closed after 30 s",
     )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=20.0,
+        help="on SIGTERM, seconds to let requests in flight finish (default 20)",
+    )
     demo = commands.add_parser("demo", help="play a whole incident against a local fake Slack")
     demo.add_argument("--db", help="SQLite file for the event log (default: a new file in a temp folder)")
     postmortem = commands.add_parser("postmortem", help="write an incident's postmortem as Markdown")
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.db)
     if args.command in ("postmortem", "metrics"):
         return _report(args)
-    return _serve(args.host, args.port, args.threads, args.connection_limit)
+    return _serve(args.host, args.port, args.threads, args.connection_limit, args.shutdown_timeout)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -107,11 +113,13 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(host: str, port: int, threads: int, connection_limit: int = 1000) -> int:
+def _serve(
+    host: str, port: int, threads: int, connection_limit: int = 1000, shutdown_timeout: float = 20.0
+) -> int:
     from slack_bolt.error import BoltError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.server import build_bot, make_http_server
+    from bot.server import Drain, build_bot, make_http_server
 
     try:
         settings = load_settings()
@@ -128,14 +136,19 @@ def _serve(host: str, port: int, threads: int, connection_limit: int = 1000) -> 
     bot.start_heartbeat()
     server = make_http_server(bot.wsgi, host, port, threads, connection_limit)
     stop = threading.Event()
+    log = logging.getLogger("bot")
 
     def shutdown(signum, frame) -> None:
+        if stop.is_set():
+            return
         stop.set()
-        server.close()
+        log.info("%s: taking no new requests; finishing those in flight", signal.Signals(signum).name)
+        bot.stop_heartbeat_soon()
+        Drain(server).start(shutdown_timeout)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    logging.getLogger("bot").info("serving Slack on http://%s:%s/slack/events", host, server.effective_port)
+    log.info("serving Slack on http://%s:%s/slack/events", host, server.effective_port)
     try:
         server.run()
     except (OSError, ValueError):
@@ -143,4 +156,5 @@ def _serve(host: str, port: int, threads: int, connection_limit: int = 1000) -> 
             raise
     finally:
         bot.close()
+    log.info("stopped cleanly")
     return 0

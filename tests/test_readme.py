@@ -57,3 +57,13 @@ def test_every_config_file_key_is_documented():
 
     for key in KNOWN_KEYS | ADAPTER_KEYS | SCHEDULE_KEYS | {"templates"}:
         assert re.search(rf"^\s*{key}:", README, re.MULTILINE), key
+
+
+def test_ci_runs_the_readme_test_command():
+    """CI runs exactly what the README tells a user to run for the whole suite."""
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    tests_section = README.split("## Tests", 1)[1]
+    assert re.search(r"```sh\nbin/test\n```", tests_section)
+    assert re.search(r"^exec bin/test$", ci, re.MULTILINE)
+    for script in ("setup", "demo", "test"):
+        assert f"bin/{script}" in README

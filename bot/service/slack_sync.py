@@ -28,6 +28,8 @@ class SlackSync(ServiceBase):
             raise RuntimeError("no Slack transport to sync with")
         lease = f"incident:{number}"
         leased_at = self.clock()
+        if self.stopping.is_set():
+            return self.state_of(number)  # shutting down: the work stays owed for another replica
         if not self.store.try_lease(lease, self.instance_id, leased_at, SYNC_LEASE):
             return self.state_of(number)  # another process is on it; the heartbeat re-checks later
         try:
@@ -37,6 +39,9 @@ class SlackSync(ServiceBase):
                 steps = owed_slack_work(state, self.policy)
                 if not steps:
                     self.store.mark_slack_done(number, state.last_seq)
+                    return state
+                if self.stopping.is_set():
+                    log.info("INC-%s: shutting down; %s Slack steps left owed", number, len(steps))
                     return state
                 ready = [step for step in steps if step.destination.channel not in deferred]
                 if not ready:
