@@ -66,24 +66,36 @@ class Located:
 def parse_yaml(text: str) -> Located:
     """Parse `text` as `yaml.safe_load` does, and note where each key and list item starts.
 
-    A key written twice in one mapping is a Problem (PyYAML keeps the last one silently)."""
+    A key written twice in one mapping is a Problem (PyYAML keeps the last one silently); a key
+    that a `<<` merge brings in is noted where the merged mapping wrote it, unless overridden."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return Located({}, {(): 1})
-        data = loader.construct_document(node)  # also folds `<<` merge keys into the node tree
-        located = Located(data, {(): node.start_mark.line + 1})
-        _index(loader, node, (), located.lines)
-        return located
+        lines: dict[Path_, int] = {(): node.start_mark.line + 1}
+        _index(loader, node, (), lines, set())
+        return Located(loader.construct_document(node), lines)
     finally:
         loader.dispose()
 
 
-def _index(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _index(
+    loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: dict[Path_, int], active: set[int]
+) -> None:
+    if id(node) in active:  # an alias to a node that contains it: YAML allows the cycle
+        return
+    active.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
+        merged: list[yaml.Node] = []
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.extend(value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node])
+                continue
             key = str(loader.construct_object(key_node, deep=True))
             if key in seen:
                 raise Problem(
@@ -93,11 +105,17 @@ def _index(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: dict[Pa
                 )
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
-            _index(loader, value_node, (*path, key), lines)
+            _index(loader, value_node, (*path, key), lines, active)
+        for source in merged:  # keys written here win over merged ones, and earlier merges over later
+            inherited: dict[Path_, int] = {}
+            _index(loader, source, path, inherited, active)
+            for key_path, line in inherited.items():
+                lines.setdefault(key_path, line)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines[(*path, index)] = item.start_mark.line + 1
-            _index(loader, item, (*path, index), lines)
+            _index(loader, item, (*path, index), lines, active)
+    active.discard(id(node))
 
 
 # --- sections -------------------------------------------------------------------------------------
@@ -120,7 +138,7 @@ class Section:
     """One top-level key of the config file.
 
     `parse(value, ctx)` turns the value as written into the effective value, raising Problem with
-    a path that starts at this key; `default(ctx)` is the effective value when the key is left
+    the mistake's whole path (from this key down); `default(ctx)` is the effective value when the key is left
     out; `summary(value, ctx)` gives the lines `config check` prints. The value lands in Policy's
     `policy_field` or Settings' `settings_field`. `needs` names sections parsed before this one.
     """
@@ -211,8 +229,6 @@ def check_mapping(
             else:
                 context.values[section.key] = section.default(context)
         except Problem as problem:
-            if problem.path[:1] != (section.key,):
-                problem.path = (section.key, *problem.path)
             errors.append(where(problem))
             failed.add(section.key)
     if errors:
