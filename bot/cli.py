@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     metrics = commands.add_parser("metrics", help="incident metrics over a window")
     metrics.add_argument("--since", default="30d", help="window ending now, in days, e.g. 30d (default 30d)")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of text")
+    config = commands.add_parser("config", help="work with the YAML config file")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    config_check = config_commands.add_parser(
+        "check", help="check a config file and print what the bot understood from it"
+    )
+    config_check.add_argument("file", nargs="?", help="the config file (default: $INCIDENT_BOT_CONFIG)")
     return parser
 
 
@@ -59,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.db)
     if args.command in ("postmortem", "metrics"):
         return _report(args)
+    if args.command == "config":
+        return _config_check(args.file)
     return _serve(args.host, args.port, args.threads, args.connection_limit, args.shutdown_timeout)
 
 
@@ -110,6 +118,38 @@ def _report(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     result = service.metrics(now - timedelta(days=int(days.group(1))), now)
     print(json.dumps(result.as_dict(), indent=2) if args.json else service.messages.metrics(result))
+    return 0
+
+
+def _config_check(file: str | None) -> int:
+    """Check every section of the config file and render the templates it names, as `serve` would
+    at start, with no Slack credentials and no database. Mistakes print as `FILE:LINE: key: reason`."""
+    import os
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from bot.config import check_config_file, settings_from_checked
+    from bot.render.renderer import Renderer
+    from bot.render.views import Messages
+    from bot.slack.template_check import check_templates
+
+    name = file or os.environ.get("INCIDENT_BOT_CONFIG")
+    if not name:
+        print("incident-bot: config check needs a FILE (or INCIDENT_BOT_CONFIG naming one)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        checked = check_config_file(Path(name))
+        fields = settings_from_checked(checked)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        check_templates(Messages(Renderer(fields.get("template_dir")), fields["policy"]), datetime.now(UTC))
+    except ConfigError as exc:
+        print(f"{checked.where('templates')} {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{name}: OK")
+    print(checked.summary())
     return 0
 
 
