@@ -43,7 +43,12 @@ class SlackDirectory:
         Slack has no name to give for the id (not found, not visible, scope missing)."""
         user = self._call("users.info", self.client.users_info, user=user_id).get("user") or {}
         profile: dict[str, Any] = user.get("profile") or {}
-        for name in (profile.get("display_name"), profile.get("real_name"), user.get("real_name"), user.get("name")):
+        for name in (
+            profile.get("display_name"),
+            profile.get("real_name"),
+            user.get("real_name"),
+            user.get("name"),
+        ):
             if isinstance(name, str) and name.strip():
                 return name.strip()
         return None

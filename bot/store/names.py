@@ -85,4 +85,3 @@ class NameStore:
     def _write(self) -> Iterator[Connection]:
         with self._write_lock, self._writer.begin() as conn:
             yield conn
-
