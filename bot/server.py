@@ -26,11 +26,13 @@ from bot.render.views import Messages
 from bot.scheduler import start_heartbeat
 from bot.service import Clock, IncidentService, utc_now
 from bot.slack.app import build_bolt_app
+from bot.slack.directory import SlackDirectory, make_directory_client
 from bot.slack.notifier import SlackNotifier, make_client
 from bot.slack.pacing import ChannelPacer
 from bot.slack.template_check import check_templates
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
+from bot.store.names import NameStore
 from bot.sync_queue import RequestsInFlight, SyncQueue, TrackingExecutor
 
 log = logging.getLogger(__name__)
@@ -90,8 +92,12 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     store = EventStore(make_engine(settings.database_url))
     store.create_schema()
     client = make_client(settings.bot_token, settings.slack_api_url)
-    notifier = SlackNotifier(client, messages, settings.policy, ChannelPacer(settings.posts_per_second))
+    notifier = SlackNotifier(
+        client, messages, settings.policy, ChannelPacer(settings.posts_per_second), NameStore(store.engine)
+    )
     service = IncidentService(store, settings.policy, messages, clock, slack=notifier)
+    # Names for readers outside Slack (users.info, conversations.info); see bot/service/names.py.
+    service.directory = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
     in_flight = RequestsInFlight()
     queue = SyncQueue(service.sync_slack, acks_first=in_flight)
     listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
