@@ -161,6 +161,9 @@ class EventStore:
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     def create_schema(self) -> None:
+        """The models' tables straight from the metadata, for benches and tests that want a bare
+        schema. The bot itself migrates (bot.store.migrate.upgrade); tests/test_migrations.py proves
+        the two make the same schema."""
         SQLModel.metadata.create_all(self.engine)
 
     def ping(self) -> bool:

@@ -74,7 +74,9 @@ def make(path: Path) -> None:
             alert.update(status="resolved", endsAt="2026-02-04T15:01:00Z")
         _alert(h, resolved)
         h.bot.start_heartbeat(interval_seconds=0.2)
-        assert wait_for(lambda: h.bot.store.engine.connect().exec_driver_sql("SELECT count(*) FROM leases").scalar())
+        assert wait_for(
+            lambda: h.bot.store.engine.connect().exec_driver_sql("SELECT count(*) FROM leases").scalar()
+        )
         h.settle()
     finally:
         h.close()
