@@ -148,12 +148,12 @@ def test_autogenerate_writes_a_script_that_runs_with_sqlmodel_and_utc_types(data
         table.to_metadata(changed)
     changed.tables["incidents"].append_column(Column("paged_at", UTCDateTime(), nullable=True))
     Table(
-        "scratch_people",
+        "zz_autogenerate_probe",
         changed,
         Column("user_id", AutoString(length=32), primary_key=True),
         Column("name", AutoString(), nullable=False),
         Column("fetched_at", UTCDateTime(), nullable=False),
-        Index("ix_scratch_people_name", "name"),
+        Index("ix_zz_autogenerate_probe_name", "name"),
     )
     with engine.connect() as conn:
         config = migrate.alembic_config(conn, script_location=scripts)
@@ -173,11 +173,11 @@ def test_autogenerate_writes_a_script_that_runs_with_sqlmodel_and_utc_types(data
         command.upgrade(migrate.alembic_config(conn, script_location=scripts), "head")
     seen = inspect(engine)
     assert "paged_at" in {c["name"] for c in seen.get_columns("incidents")}
-    assert {c["name"] for c in seen.get_columns("scratch_people")} == {"user_id", "name", "fetched_at"}
+    assert {c["name"] for c in seen.get_columns("zz_autogenerate_probe")} == {"user_id", "name", "fetched_at"}
     with engine.connect() as conn, conn.begin():
         command.downgrade(migrate.alembic_config(conn, script_location=scripts), migrate.code_head())
     seen = inspect(engine)
-    assert "scratch_people" not in seen.get_table_names()
+    assert "zz_autogenerate_probe" not in seen.get_table_names()
     assert "paged_at" not in {c["name"] for c in seen.get_columns("incidents")}
     engine.dispose()
 
@@ -195,6 +195,7 @@ def test_a_database_made_by_the_release_before_migrations_upgrades_and_replays_t
             rows = {
                 name: [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
                 for name, table in SQLModel.metadata.tables.items()
+                if name in migrate.BASELINE_TABLES  # later revisions may add tables it did not have
             }
         numbers = [row[0] for row in rows["incidents"]]
         states = {n: replay(store.load(n)) for n in numbers}

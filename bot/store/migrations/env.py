@@ -4,15 +4,21 @@ root (alembic.ini) run it on an engine for DATABASE_URL, or alembic.ini's defaul
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 from logging.config import fileConfig
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import bot.store.event_store  # noqa: F401  (registers the tables on SQLModel.metadata)
+import bot.store
 from bot.store.db import make_engine
 from bot.store.migrate import include_name, process_revision_directives, render_item
+
+# Every module of bot/store/ is imported, so a table defined in a new module is seen too.
+for module in pkgutil.iter_modules(bot.store.__path__):
+    importlib.import_module(f"bot.store.{module.name}")
 
 config = context.config
 if config.config_file_name is not None:  # plain `alembic` from the repository root
