@@ -53,18 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="check a config file and print what the bot understood from it"
     )
     config_check.add_argument("file", nargs="?", help="the config file (default: $INCIDENT_BOT_CONFIG)")
+    db = commands.add_parser("db", help="the database schema: upgrade it, or show its revision and history")
+    db.add_argument(
+        "action",
+        choices=["upgrade", "current", "history"],
+        help="upgrade: migrate DATABASE_URL to this code's schema; current: its revision; "
+        "history: the migrations this code knows",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin per run
     if args.command == "demo":
         from bot.demo import run_demo
 
         return run_demo(args.db)
     if args.command in ("postmortem", "metrics"):
         return _report(args)
+    if args.command == "db":
+        return _db(args.action)
     if args.command == "config":
         return _config_check(args.file)
     return _serve(args.host, args.port, args.threads, args.connection_limit, args.shutdown_timeout)
@@ -89,8 +99,14 @@ def _report(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"incident-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from bot.store.migrate import SchemaError, upgrade
+
     store = EventStore(make_engine(database_url))
-    store.create_schema()
+    try:
+        upgrade(store.engine)
+    except SchemaError as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     service = IncidentService(store, policy or Policy(), Messages(Renderer(template_dir), policy or Policy()))
     if args.command == "postmortem":
         match = re.fullmatch(r"(?i)(?:inc-)?([0-9]{1,9})", args.incident.strip())
@@ -150,6 +166,95 @@ def _config_check(file: str | None) -> int:
         return EXIT_CONFIG
     print(f"{name}: OK")
     print(checked.summary())
+    return 0
+
+
+def _db(action: str) -> int:
+    """`incident-bot db upgrade|current|history`: needs only DATABASE_URL."""
+    import os
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.config import DEFAULT_DATABASE_URL
+    from bot.store import migrate
+    from bot.store.db import make_engine, normalize_url
+
+    for quiet in ("alembic", "bot.store.migrate"):  # this command prints what happened itself
+        logging.getLogger(quiet).setLevel(logging.WARNING)
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    shown = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    engine = make_engine(url)
+    try:
+        if action == "history":
+            return _db_history(migrate, migrate.status(engine).revision)
+        if action == "current":
+            return _db_current(migrate, migrate.status(engine), shown)
+        done = migrate.upgrade(engine)
+        if done.stamped_baseline:
+            print(f"{shown}: made before migrations; stamped at the baseline {migrate.BASELINE}")
+        for revision in done.applied:
+            print(f"{shown}: applied {revision} ({_doc_line(migrate, revision)})")
+        if done.applied or done.stamped_baseline:
+            print(f"{shown}: now at {done.revision} (head)")
+        else:
+            print(f"{shown}: already at {done.revision} (head); nothing to apply")
+        return 0
+    except migrate.SchemaError as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SQLAlchemyError as exc:
+        print(
+            f"incident-bot: cannot use the database {shown}: {getattr(exc, 'orig', None) or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        engine.dispose()
+
+
+def _doc_line(migrate, revision: str) -> str:
+    script = migrate.script_directory().get_revision(revision)
+    return (script.doc or "").strip().splitlines()[0] if script is not None and script.doc else ""
+
+
+def _db_current(migrate, status, shown: str) -> int:
+    if status.revision is None:
+        if status.made_before_migrations:
+            print(
+                f"{shown}: no revision; made before migrations (all of incident-bot's tables are there). "
+                f"`incident-bot db upgrade` (or serve) stamps it at {migrate.BASELINE}, then applies what follows up to {status.head}"
+            )
+        elif status.tables:
+            print(
+                f"{shown}: no revision, and only some of incident-bot's tables: {', '.join(sorted(status.tables))}"
+            )
+            return EXIT_CONFIG
+        else:
+            print(
+                f"{shown}: empty (no revision); `incident-bot db upgrade` (or serve) creates the schema at {status.head}"
+            )
+    elif not status.known:
+        print(f"incident-bot: {migrate.DatabaseNewerThanCode(status.revision, status.head)}", file=sys.stderr)
+        return EXIT_CONFIG
+    elif status.revision == status.head:
+        print(f"{shown}: at {status.revision} (head)")
+    else:
+        print(
+            f"{shown}: at {status.revision}; this code's head is {status.head}: run `incident-bot db upgrade`"
+        )
+    return 0
+
+
+def _db_history(migrate, current: str | None) -> int:
+    scripts = list(migrate.script_directory().walk_revisions())  # newest first
+    head = scripts[0].revision if scripts else None
+    for script in scripts:
+        marks = [
+            m for m, on in (("head", script.revision == head), ("current", script.revision == current)) if on
+        ]
+        label = f" ({', '.join(marks)})" if marks else ""
+        print(f"{script.revision}{label}: {_doc_line(migrate, script.revision)}")
     return 0
 
 

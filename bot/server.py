@@ -32,6 +32,7 @@ from bot.slack.pacing import ChannelPacer
 from bot.slack.template_check import check_templates
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
+from bot.store.migrate import upgrade as upgrade_schema
 from bot.store.names import NameStore
 from bot.sync_queue import RequestsInFlight, SyncQueue, TrackingExecutor
 
@@ -90,7 +91,7 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     messages = Messages(renderer, settings.policy)
     check_templates(messages, clock())
     store = EventStore(make_engine(settings.database_url))
-    store.create_schema()
+    upgrade_schema(store.engine)  # under a lock: replicas starting together migrate once
     client = make_client(settings.bot_token, settings.slack_api_url)
     notifier = SlackNotifier(
         client, messages, settings.policy, ChannelPacer(settings.posts_per_second), NameStore(store.engine)

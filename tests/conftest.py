@@ -6,10 +6,11 @@ import os
 import uuid
 
 import pytest
-from sqlmodel import SQLModel
+from sqlalchemy import MetaData
 
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
+from bot.store.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -45,14 +46,18 @@ def database_url(request, tmp_path):
         return
     url = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
-    SQLModel.metadata.drop_all(engine)
+    everything = MetaData()  # the models' tables and alembic_version: the next upgrade starts afresh
+    everything.reflect(engine)
+    everything.drop_all(engine)
     engine.dispose()
     yield url
 
 
 @pytest.fixture
 def store(database_url):
+    # The migrations, as serve runs them: measured at about 35 ms more than create_all per fresh
+    # database (55 vs 20 ms on SQLite), small for the dozen tests using this fixture.
     store = EventStore(make_engine(database_url))
-    store.create_schema()
+    upgrade(store.engine)
     yield store
     store.engine.dispose()

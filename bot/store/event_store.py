@@ -161,7 +161,11 @@ class EventStore:
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     def create_schema(self) -> None:
-        SQLModel.metadata.create_all(self.engine)
+        """The schema as the bot makes it: the migrations, to head (never `create_all`, whose
+        tables a later upgrade could not tell from the baseline's)."""
+        from bot.store.migrate import upgrade  # migrate imports the models; import it late
+
+        upgrade(self.engine)
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:
