@@ -346,7 +346,7 @@ def _turns(layer: Layer, start: datetime, end: datetime) -> list[_Span]:
     out: list[_Span] = []
     while begin < end:
         finish = _turn_start(rotation, n + 1)
-        if finish > start:
+        if max(begin, start) < min(finish, end):  # a turn can be empty where a whole day is skipped
             out.append((max(begin, start), min(finish, end), users[n % len(users)]))
         n, begin = n + 1, finish
     return out
