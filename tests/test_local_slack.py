@@ -32,8 +32,11 @@ SLACK_SPECS = Path(__file__).resolve().parent / "slack_specs"
 SPEC_SLICE = SLACK_SPECS / "web_api_openapi_slice.json"
 FULL_SPEC = Path(__file__).resolve().parents[2] / "shared/slack/web_api_openapi_v2.json"
 # Methods that post-date the 2020 OpenAPI spec (Slack's external upload flow, which replaced
-# files.upload): the spec cannot vouch for them, so all their parameters are METHOD_PARAM_EXTRAS.
-METHODS_AFTER_SPEC = frozenset({"files.getUploadURLExternal", "files.completeUploadExternal"})
+# files.upload, and Socket Mode's apps.connections.open): the spec cannot vouch for them, so all
+# their parameters are METHOD_PARAM_EXTRAS.
+METHODS_AFTER_SPEC = frozenset(
+    {"files.getUploadURLExternal", "files.completeUploadExternal", "apps.connections.open"}
+)
 
 
 @pytest.fixture
