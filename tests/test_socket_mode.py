@@ -298,3 +298,23 @@ def test_serve_socket_mode_runs_without_a_signing_secret_and_closes_its_socket_o
         socket.wait_closed(0)
         socket.stop()
         assert socket.problems == []
+
+
+def test_settings_in_socket_mode_need_the_app_token_instead_of_the_signing_secret():
+    """load_settings(socket_mode=True): SLACK_APP_TOKEN required, SLACK_SIGNING_SECRET optional;
+    over HTTP the signing secret is still required and the app token unused."""
+    from bot.config import load_settings
+    from bot.core.errors import ConfigError
+
+    socket = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-A1-2-x"}, socket_mode=True
+    )
+    assert (socket.socket_mode, socket.app_token, socket.signing_secret) == (True, "xapp-1-A1-2-x", "")
+    http = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-1"}
+    )
+    assert (http.socket_mode, http.app_token) == (False, None)
+    with pytest.raises(ConfigError, match="missing environment variable SLACK_SIGNING_SECRET"):
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    with pytest.raises(ConfigError, match="not something else"):
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "abc"}, socket_mode=True)

@@ -96,7 +96,7 @@ def render_manifest(manifest: dict[str, Any]) -> str:
             "# or print it with your address: incident-bot manifest --url https://your-host",
         ]
     else:
-        header = ["# Slack sends its requests to the bot's /slack/events over HTTPS."]
+        header = ["# Slack sends its requests to the bot's /slack/events at this address."]
     intro = "# Paste into https://api.slack.com/apps -> Create New App -> From an app manifest."
     body = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
     return "\n".join([intro, *header, body])
