@@ -29,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="open connections accepted at once (default 1000); idle ones are closed after 30 s",
     )
     serve.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=20.0,
+        help="on SIGTERM, seconds to let requests in flight finish (default 20)",
+    )
+    serve.add_argument(
         "--socket-mode",
         action="store_true",
         help="take Slack's requests over Socket Mode (SLACK_APP_TOKEN) instead of /slack/events",
@@ -49,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     metrics = commands.add_parser("metrics", help="incident metrics over a window")
     metrics.add_argument("--since", default="30d", help="window ending now, in days, e.g. 30d (default 30d)")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of text")
+    config = commands.add_parser("config", help="work with the YAML config file")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    config_check = config_commands.add_parser(
+        "check", help="check a config file and print what the bot understood from it"
+    )
+    config_check.add_argument("file", nargs="?", help="the config file (default: $INCIDENT_BOT_CONFIG)")
     return parser
 
 
@@ -61,9 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.db)
     if args.command in ("postmortem", "metrics"):
         return _report(args)
+    if args.command == "config":
+        return _config_check(args.file)
     if args.command == "manifest":
         return _manifest(args.socket_mode, args.url)
-    return _serve(args.host, args.port, args.threads, args.connection_limit, socket_mode=args.socket_mode)
+    return _serve(
+        args.host,
+        args.port,
+        args.threads,
+        args.connection_limit,
+        args.shutdown_timeout,
+        socket_mode=args.socket_mode,
+    )
 
 
 def _manifest(socket_mode: bool, url: str | None) -> int:
@@ -135,14 +156,52 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_check(file: str | None) -> int:
+    """Check every section of the config file and render the templates it names, as `serve` would
+    at start, with no Slack credentials and no database. Mistakes print as `FILE:LINE: key: reason`."""
+    import os
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from bot.config import check_config_file, settings_from_checked
+    from bot.render.renderer import Renderer
+    from bot.render.views import Messages
+    from bot.slack.template_check import check_templates
+
+    name = file or os.environ.get("INCIDENT_BOT_CONFIG")
+    if not name:
+        print("incident-bot: config check needs a FILE (or INCIDENT_BOT_CONFIG naming one)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        checked = check_config_file(Path(name))
+        fields = settings_from_checked(checked)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        check_templates(Messages(Renderer(fields.get("template_dir")), fields["policy"]), datetime.now(UTC))
+    except ConfigError as exc:
+        print(f"{checked.where('templates')} {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{name}: OK")
+    print(checked.summary())
+    return 0
+
+
 def _serve(
-    host: str, port: int, threads: int, connection_limit: int = 1000, *, socket_mode: bool = False
+    host: str,
+    port: int,
+    threads: int,
+    connection_limit: int = 1000,
+    shutdown_timeout: float = 20.0,
+    *,
+    socket_mode: bool = False,
 ) -> int:
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.server import build_bot, make_http_server
+    from bot.server import Drain, build_bot, make_http_server
 
     try:
         settings = load_settings(socket_mode=socket_mode)
@@ -169,23 +228,26 @@ def _serve(
     bot.start_heartbeat()
     server = make_http_server(bot.wsgi, host, port, threads, connection_limit)
     stop = threading.Event()
+    log = logging.getLogger("bot")
 
     def shutdown(signum, frame) -> None:
+        if stop.is_set():
+            return
         stop.set()
-        server.close()
+        log.info("%s: taking no new requests; finishing those in flight", signal.Signals(signum).name)
+        bot.stop_heartbeat_soon()
+        Drain(server).start(shutdown_timeout)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     if socket_mode:
-        logging.getLogger("bot").info(
+        log.info(
             "taking Slack's requests over Socket Mode; serving /healthz and the Alertmanager webhook on http://%s:%s",
             host,
             server.effective_port,
         )
     else:
-        logging.getLogger("bot").info(
-            "serving Slack on http://%s:%s/slack/events", host, server.effective_port
-        )
+        log.info("serving Slack on http://%s:%s/slack/events", host, server.effective_port)
     try:
         server.run()
     except (OSError, ValueError):
@@ -193,4 +255,5 @@ def _serve(
             raise
     finally:
         bot.close()
+    log.info("stopped cleanly")
     return 0

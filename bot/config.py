@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot.config_file import CheckedConfig, check_mapping, read_config_file
+from bot.config_sections import SECTIONS
 from bot.core.errors import ConfigError
-from bot.core.policy import DEFAULT_SEVERITIES, AlertPolicy, Policy, Schedule, SeverityLevel
+from bot.core.policy import Policy
 
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -75,132 +73,32 @@ def check_app_token(token: str) -> None:
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """The Settings fields the YAML file sets: policy, template_dir, posts_per_second, heartbeat_seconds."""
+    """The Settings fields the YAML file sets (policy, template_dir, posts_per_second, ...), checked
+    section by section as `incident-bot config check` does: a mistake is a ConfigError whose lines
+    read `FILE:LINE: key.path: reason`."""
+    return settings_from_checked(check_config_file(path))
+
+
+def check_config_file(path: Path) -> CheckedConfig:
+    """Read and check every section of the file at `path` (`incident-bot config check`)."""
+    checked = read_config_file(path, SECTIONS)
+    settings_from_checked(checked)
+    return checked
+
+
+def settings_from_checked(checked: CheckedConfig) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read INCIDENT_BOT_CONFIG {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"INCIDENT_BOT_CONFIG {path} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"INCIDENT_BOT_CONFIG {path} must be a mapping of settings")
-    where = str(path)
-    out: dict[str, Any] = {"policy": policy_from_mapping(raw, where=where)}
-    if raw.get("templates"):
-        out["template_dir"] = (path.parent / str(raw["templates"])).resolve()
-    for key in ADAPTER_KEYS:
-        if key in raw:
-            out[key] = _positive_number(raw[key], f"{where}: {key}")
-    return out
-
-
-def _positive_number(value: object, where: str) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = 0.0
-    if number <= 0:
-        raise ConfigError(f"{where} must be a positive number, not {value!r}")
-    return number
-
-
-KNOWN_KEYS = {
-    "severities",
-    "default_severity",
-    "announcement_channel",
-    "channel_prefix",
-    "updates",
-    "resolve_by",
-    "services",
-    "alerts",
-}
-ADAPTER_KEYS = {"posts_per_second", "heartbeat_seconds"}
-SEVERITY_KEYS = {"description", "responders"}
-SERVICE_KEYS = {"availability"}
-SCHEDULE_KEYS = {"every", "mitigated_every", "ack_timeout", "postmortem_after", "follow_up_after"}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "minutes"}
+        policy = Policy(**checked.policy_fields())
+    except ValueError as exc:
+        raise ConfigError(f"{checked.source}: {exc}") from exc
+    return {"policy": policy, **checked.settings_fields()}
 
 
 def policy_from_mapping(raw: Mapping[str, object], where: str = "config") -> Policy:
-    unknown = set(raw) - KNOWN_KEYS - ADAPTER_KEYS - {"templates"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-    severities = _severities(raw.get("severities"), where) if "severities" in raw else DEFAULT_SEVERITIES
-    kwargs: dict[str, object] = {"severities": severities}
-    for key in ("default_severity", "announcement_channel", "channel_prefix", "resolve_by"):
-        if key in raw:
-            kwargs[key] = (
-                str(raw[key]).strip().lower() if key == "default_severity" else str(raw[key]).strip()
-            )
-    if "alerts" in raw:
-        kwargs["alerts"] = _alerts(raw["alerts"], [s.name for s in severities], where)
-    if "services" in raw:
-        kwargs["services"] = _services(raw["services"], where)
-    if "updates" in raw:
-        kwargs["schedule"] = _schedule(raw["updates"], [s.name for s in severities], where)
-    if "default_severity" not in kwargs and "sev3" not in [s.name for s in severities]:
-        kwargs["default_severity"] = severities[-1].name
-    try:
-        return Policy(**kwargs)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
-
-
-def _severities(raw: object, where: str) -> tuple[SeverityLevel, ...]:
-    if not isinstance(raw, dict) or not raw:
-        raise ConfigError(f"{where}: `severities` must map names like sev1 to a description and responders")
-    levels = []
-    for name, spec in raw.items():
-        spec = spec or {}
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: severity {name} must be a mapping")
-        unknown = set(spec) - SEVERITY_KEYS
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown setting(s) {', '.join(sorted(map(str, unknown)))} in severity {name} "
-                f"(it takes {', '.join(sorted(SEVERITY_KEYS))})"
-            )
-        responders = spec.get("responders") or []
-        if not isinstance(responders, list) or not all(isinstance(r, str) for r in responders):
-            raise ConfigError(f"{where}: responders of {name} must be a list of Slack user ids")
-        levels.append(SeverityLevel(str(name).lower(), str(spec.get("description", "")), tuple(responders)))
-    return tuple(levels)
-
-
-def _schedule(raw: object, severities: list[str], where: str) -> Schedule:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: `updates` must be a mapping ({', '.join(sorted(SCHEDULE_KEYS))})")
-    unknown = set(raw) - SCHEDULE_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown updates setting(s) {', '.join(sorted(unknown))}")
-    defaults = Schedule()
-    every = dict(defaults.update_every)
-    if "every" in raw:
-        if not isinstance(raw["every"], dict):
-            raise ConfigError(f"{where}: updates.every must map severities to durations like 15m")
-        every = {}
-        for name, value in raw["every"].items():
-            if str(name).lower() not in severities:
-                raise ConfigError(f"{where}: updates.every names unknown severity {name}")
-            duration = parse_duration(value, f"{where}: updates.every.{name}")
-            if duration is not None:
-                every[str(name).lower()] = duration
-    options = {}
-    for key in ("mitigated_every", "ack_timeout", "postmortem_after", "follow_up_after"):
-        if key in raw:
-            options[key] = parse_duration(raw[key], f"{where}: updates.{key}")
-    return Schedule(update_every=every, **options)
-
-
-def parse_duration(value: object, where: str) -> timedelta | None:
-    """`90s`, `15m`, `2h`, `2d`, or a bare number of minutes; `off` or empty for none."""
-    if value is None or value is False or str(value).strip().lower() in ("off", "none", "never", ""):
-        return None
-    match = _DURATION.match(str(value))
-    if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"{where}: {value!r} is not a duration like 30s, 15m, 2h or 2d (or off)")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    """The Policy a config mapping (already parsed, so without lines) describes."""
+    policy = settings_from_checked(check_mapping(dict(raw), SECTIONS, where))["policy"]
+    assert isinstance(policy, Policy)
+    return policy
 
 
 def load_report_settings(env: Mapping[str, str] | None = None) -> tuple[str, Policy | None, Path | None]:
@@ -215,44 +113,4 @@ def load_report_settings(env: Mapping[str, str] | None = None) -> tuple[str, Pol
         env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         policy if isinstance(policy, Policy) else None,
         template_dir if isinstance(template_dir, Path) else None,
-    )
-
-
-def _services(raw: object, where: str) -> dict[str, float]:
-    """`services: {checkout: {availability: 99.9}}`: availability targets for error budgets."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: `services` must map service names to {{availability: 99.9}}")
-    targets = {}
-    for name, spec in raw.items():
-        if isinstance(spec, dict) and set(spec) - SERVICE_KEYS:
-            unknown = ", ".join(sorted(map(str, set(spec) - SERVICE_KEYS)))
-            raise ConfigError(
-                f"{where}: unknown setting(s) {unknown} in services.{name} (it takes availability)"
-            )
-        value = spec.get("availability") if isinstance(spec, dict) else None
-        try:
-            target = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            target = -1.0
-        if not 0 < target < 100:
-            raise ConfigError(f"{where}: services.{name}.availability must be a percentage like 99.9")
-        targets[str(name)] = target
-    return targets
-
-
-def _alerts(raw: object, severities: list[str], where: str) -> AlertPolicy:
-    """`alerts: {declare: {page: sev1}, triage: [warning], triage_channel: "#alerts-triage"}`."""
-    if not isinstance(raw, dict) or set(raw) - {"declare", "triage", "triage_channel"}:
-        raise ConfigError(f"{where}: `alerts` takes declare, triage and triage_channel")
-    defaults = AlertPolicy()
-    declare = raw.get("declare", defaults.declare)
-    if not isinstance(declare, dict) or not all(str(v).lower() in severities for v in declare.values()):
-        raise ConfigError(f"{where}: alerts.declare must map alert severities to one of {severities}")
-    triage = raw.get("triage", list(defaults.triage))
-    if not isinstance(triage, list):
-        raise ConfigError(f"{where}: alerts.triage must be a list of alert severities")
-    return AlertPolicy(
-        declare={str(k).lower(): str(v).lower() for k, v in declare.items()},
-        triage=tuple(str(t).lower() for t in triage),
-        triage_channel=str(raw.get("triage_channel", defaults.triage_channel)),
     )

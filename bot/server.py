@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,10 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from waitress.server import create_server
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+from waitress.trigger import trigger as Trigger
 
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
@@ -22,12 +26,14 @@ from bot.render.views import Messages
 from bot.scheduler import start_heartbeat
 from bot.service import Clock, IncidentService, utc_now
 from bot.slack.app import build_bolt_app
+from bot.slack.directory import SlackDirectory, make_directory_client
 from bot.slack.notifier import SlackNotifier, make_client
 from bot.slack.pacing import ChannelPacer
 from bot.slack.socket_mode import PING_INTERVAL, SocketModeConnection
 from bot.slack.template_check import check_templates
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
+from bot.store.names import NameStore
 from bot.sync_queue import RequestsInFlight, SyncQueue, TrackingExecutor
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,11 @@ class Bot:
         interval = interval_seconds or self.settings.heartbeat_seconds
         self.scheduler = start_heartbeat(self.service, self.queue, interval)
 
+    def stop_heartbeat_soon(self) -> None:
+        """No heartbeat starts after this (safe in a signal handler: it does not wait for one running)."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.pause()
+
     def stop_heartbeat(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
@@ -76,11 +87,19 @@ class Bot:
         self.socket.connect()
 
     def close(self) -> None:
+        """Stop cleanly (after the HTTP server has drained): no new heartbeat, listener work in
+        flight finishes, each Slack sync finishes the step in progress and leaves the rest owed,
+        and the scheduler lease is given up so another replica takes over at its next heartbeat."""
         if self.socket is not None:  # first: no new Slack requests, the ones in hand acked
             self.socket.close()
         self.stop_heartbeat()
         self.listeners.shutdown(wait=True)
+        self.service.stopping.set()
         self.queue.shutdown()
+        try:
+            self.service.release_scheduler_lease()
+        except Exception:  # the database is gone: the lease lapses on its own
+            log.warning("could not give up the scheduler lease; it lapses by itself", exc_info=True)
         self.store.engine.dispose()
 
 
@@ -91,8 +110,12 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     store = EventStore(make_engine(settings.database_url))
     store.create_schema()
     client = make_client(settings.bot_token, settings.slack_api_url)
-    notifier = SlackNotifier(client, messages, settings.policy, ChannelPacer(settings.posts_per_second))
+    notifier = SlackNotifier(
+        client, messages, settings.policy, ChannelPacer(settings.posts_per_second), NameStore(store.engine)
+    )
     service = IncidentService(store, settings.policy, messages, clock, slack=notifier)
+    # Names for readers outside Slack (users.info, conversations.info); see bot/service/names.py.
+    service.directory = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
     in_flight = RequestsInFlight()
     queue = SyncQueue(service.sync_slack, acks_first=in_flight)
     listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
@@ -196,6 +219,52 @@ def make_http_server(
         connection_limit=connection_limit,
         channel_timeout=IDLE_TIMEOUT_SECONDS,
     )
+
+
+class Drain:
+    """Stops a waitress server gently: the listening socket closes at once (no new connections),
+    requests already received are answered and their responses flushed, then the remaining idle
+    connections close and `run()` returns. Everything touching the server's sockets runs on its
+    own loop, through its trigger."""
+
+    POLL_SECONDS = 0.02
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.map: dict = server._map if isinstance(server, BaseWSGIServer) else server.map
+        self.trigger = next(d for d in self.map.values() if isinstance(d, Trigger))
+
+    def start(self, timeout: float) -> threading.Thread:
+        thread = threading.Thread(target=self.run, args=(timeout,), name="http-drain", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self, timeout: float) -> bool:
+        """True if every request in flight was answered within `timeout` seconds."""
+        self.trigger.pull_trigger(self._stop_accepting)
+        deadline = time.monotonic() + timeout
+        while self.busy() and time.monotonic() < deadline:
+            time.sleep(self.POLL_SECONDS)
+        drained = not self.busy()
+        if not drained:
+            log.warning("requests still in flight after %.0f s; closing their connections", timeout)
+        self.trigger.pull_trigger(lambda: wasyncore.close_all(self.map))
+        self.server.task_dispatcher.shutdown(cancel_pending=False, timeout=1)
+        return drained
+
+    def _stop_accepting(self) -> None:
+        for dispatcher in list(self.map.values()):
+            if isinstance(dispatcher, BaseWSGIServer):
+                wasyncore.dispatcher.close(dispatcher)  # the listening socket only, not the trigger
+
+    def busy(self) -> bool:
+        tasks = self.server.task_dispatcher
+        if tasks.queue or tasks.active_count:
+            return True
+        return any(
+            isinstance(channel, HTTPChannel) and (channel.requests or channel.total_outbufs_len)
+            for channel in list(self.map.values())
+        )
 
 
 class ServerThread:

@@ -55,7 +55,7 @@ def test_serve_with_bad_config_exits_2_naming_the_problem(tmp_path):
     env = clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", INCIDENT_BOT_CONFIG=str(config))
     result = run_cli("serve", env=env)
     assert result.returncode == 2
-    assert "unknown setting(s) escalate_to" in result.stderr
+    assert f"incident-bot: {config}:3: escalate_to: unknown key 'escalate_to'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

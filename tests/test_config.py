@@ -47,10 +47,10 @@ def test_yaml_sets_severities_responders_channel_and_prefix(tmp_path):
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ("severities: []\n", "`severities` must map"),
-        ("severities:\n  sev1: {responders: bob}\n", "responders of sev1 must be a list"),
-        ("default_severity: sev9\n", "default severity 'sev9'"),
-        ("pager: yes\n", "unknown setting(s) pager"),
+        ("severities: []\n", ":1: severities: must be a mapping"),
+        ("severities:\n  sev1: {responders: bob}\n", ":2: severities.sev1.responders: must be a list"),
+        ("default_severity: sev9\n", ":1: default_severity: unknown severity 'sev9'"),
+        ("pager: yes\n", ":1: pager: unknown key 'pager'"),
         ("- a list\n", "must be a mapping"),
         ("severities: {sev1: [unclosed\n", "not valid YAML"),
     ],
@@ -66,7 +66,7 @@ def test_bad_config_names_the_problem(tmp_path, yaml_text, message):
 
 def test_missing_config_file_is_reported():
     """A config path that does not exist is a ConfigError, not a traceback."""
-    with pytest.raises(ConfigError, match="cannot read INCIDENT_BOT_CONFIG"):
+    with pytest.raises(ConfigError, match="/nonexistent/bot.yml: cannot read the config file"):
         load_settings({**BASE, "INCIDENT_BOT_CONFIG": "/nonexistent/bot.yml"})
 
 
@@ -76,7 +76,7 @@ def test_services_set_availability_targets(tmp_path):
     path.write_text("services:\n  checkout: {availability: 99.9}\n")
     assert load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)}).policy.services == {"checkout": 99.9}
     path.write_text("services:\n  checkout: {availability: 120}\n")
-    with pytest.raises(ConfigError, match="availability must be a percentage"):
+    with pytest.raises(ConfigError, match="services.checkout.availability: must be a percentage"):
         load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)})
 
 
@@ -92,17 +92,20 @@ def test_alerts_section_maps_severities(tmp_path):
     )
     assert alerts.classify("p1") == "declare" and alerts.classify("p2") == "triage"
     path.write_text("alerts:\n  declare: {page: sev9}\n")
-    with pytest.raises(ConfigError, match="alerts.declare must map"):
+    with pytest.raises(ConfigError, match="alerts.declare.page: unknown severity 'sev9'"):
         load_settings({**BASE, "INCIDENT_BOT_CONFIG": str(path)})
 
 
 @pytest.mark.parametrize(
     ("raw", "named"),
     [
-        ({"severities": {"sev1": {"description": "x", "responder": ["U1"]}}}, "responder in severity sev1"),
+        (
+            {"severities": {"sev1": {"description": "x", "responder": ["U1"]}}},
+            "severities.sev1.responder: unknown key 'responder' .did you mean 'responders'",
+        ),
         (
             {"services": {"checkout": {"availability": 99.9, "availabilty": 99.5}}},
-            "availabilty in services.checkout",
+            "services.checkout.availabilty: unknown key 'availabilty' .did you mean 'availability'",
         ),
     ],
 )

@@ -248,10 +248,12 @@ def test_every_web_api_method_called_is_declared_with_its_scope(h):
     called = {c.method for c in h.slack.calls()} - {"auth.test"}
     # (views.open and conversations.history are exercised in test_interactions_http.py, the
     # files.* upload flow in test_postmortem_http.py, conversations.list (adopting a channel a
-    # dead try created) in test_adversarial_http.py)
+    # dead try created) in test_adversarial_http.py, conversations.info (a channel linked in a
+    # note) in test_names_http.py)
     elsewhere = {
         "auth.test",
         "conversations.list",
+        "conversations.info",
         "views.open",
         "conversations.history",
         "files.getUploadURLExternal",

@@ -52,8 +52,18 @@ def test_python_m_bot_and_every_environment_variable_are_documented():
 
 
 def test_every_config_file_key_is_documented():
-    """Each key the YAML config accepts appears in the README's examples."""
-    from bot.config import ADAPTER_KEYS, KNOWN_KEYS, SCHEDULE_KEYS
+    """Each key the YAML config accepts (every registered section) appears in the README's examples."""
+    from bot.config_sections import ALERT_KEYS, SCHEDULE_KEYS, SECTIONS, SERVICE_KEYS, SEVERITY_KEYS
 
-    for key in KNOWN_KEYS | ADAPTER_KEYS | SCHEDULE_KEYS | {"templates"}:
+    for key in {s.key for s in SECTIONS} | {*SCHEDULE_KEYS, *ALERT_KEYS, *SEVERITY_KEYS, *SERVICE_KEYS}:
         assert re.search(rf"^\s*{key}:", README, re.MULTILINE), key
+
+
+def test_ci_runs_the_readme_test_command():
+    """CI runs exactly what the README tells a user to run for the whole suite."""
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    tests_section = README.split("## Tests", 1)[1]
+    assert re.search(r"```sh\nbin/test\n```", tests_section)
+    assert re.search(r"^exec bin/test$", ci, re.MULTILINE)
+    for script in ("setup", "demo", "test"):
+        assert f"bin/{script}" in README

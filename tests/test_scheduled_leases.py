@@ -164,3 +164,65 @@ def test_a_sync_lease_keeps_others_off_that_incident_until_it_lapses(h, clock, o
     assert sum("Looking at the database" in m.text for m in thread) == 1
     assert h.bot.store.with_slack_owed() == []
     assert [e.type for e in h.bot.store.load(1)].count(ev.SlackChannelMessagePosted.TYPE) == 1
+
+
+def test_a_stopped_instance_gives_up_the_scheduler_lease_and_the_other_takes_over_at_once(h, clock, other):
+    """Clean shutdown (what SIGTERM leads to): the stopping instance releases the scheduler lease,
+    so the other's very next heartbeat, at the same moment, does the scheduled work; it does not
+    wait for the lease's TTL as it must after a crash (the test above)."""
+    h.command("declare sev1 Payments failing", user=ALICE)
+    h.settle()
+    inc = h.incident_channel()
+    h.command("ack", channel=inc)
+    h.settle()
+    clock.after(15 * M - S)
+    beat(h.bot)
+    assert scheduler_holder(h.bot) == h.bot.service.instance_id
+    clock.after(15 * M)  # an update is due now, well inside the lease's TTL
+    beat(other)
+    assert notices(h) == [], "the lease is still held: the other instance must stay idle"
+    h.bot.close()
+    assert scheduler_holder(h.bot) is None
+    beat(other)
+    assert scheduler_holder(other) == other.service.instance_id
+    assert len(notices(h, "status_update")) == 1 and len(status_updates(h, inc)) == 1
+
+
+def test_stopping_finishes_the_slack_step_in_progress_and_leaves_the_rest_owed(h, clock, other):
+    """A sync that is mid-step when shutdown begins completes and records that step, takes no
+    further one, and gives back the incident's lease: the other instance does the rest at once."""
+    h.command("declare sev1 Payments failing", user=ALICE)
+    h.settle()
+    inc = h.incident_channel()
+    for text_ in ("First note", "Second note", "Third note"):
+        h.bot.service.handle_command(f"note {text_}", ALICE, inc)  # owed, not yet synced
+    in_step, finish = threading.Event(), threading.Event()
+    performed = []
+
+    class SlowSlack:
+        """The real transport, but its first step waits until shutdown has begun."""
+
+        def perform(self, step, state, now):
+            performed.append(step.kind)
+            if len(performed) == 1:
+                in_step.set()
+                finish.wait(SYNC_TIMEOUT)
+            return h.bot.service.slack.perform(step, state, now)
+
+    bot_events = lambda: [e for e in h.bot.store.load(1) if e.actor == "bot"]  # noqa: E731
+    recorded_before = len(bot_events())
+    syncing = threading.Thread(target=h.bot.service.sync_slack, args=(1, SlowSlack()))
+    syncing.start()
+    assert in_step.wait(SYNC_TIMEOUT)
+    h.bot.service.stopping.set()  # what Bot.close does once requests in flight are answered
+    finish.set()
+    syncing.join(SYNC_TIMEOUT)
+    assert len(performed) == 1, "a step was started after shutdown began"
+    assert len(bot_events()) == recorded_before + 1, "the step in progress was not finished and recorded"
+    assert h.bot.store.with_slack_owed() == [1]
+    with h.bot.store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM leases WHERE name = 'incident:1'")).scalar() == 0
+    other.queue.request(1)
+    assert other.wait_idle(SYNC_TIMEOUT)
+    notes = [m.text for m in h.slack.channel(inc).messages if m.text.startswith(":pushpin: Note")]
+    assert len(notes) == 3 and h.bot.store.with_slack_owed() == []

@@ -52,7 +52,19 @@ class Serve:
             text=True,
         )
         self.started_at = time.time()
+        self.stderr: list[str] = []
         self.port = self._read_port()
+
+    def _keep(self) -> None:
+        for line in self.process.stderr:
+            self.stderr.append(line)
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM, then its exit status once it has stopped (all its output read)."""
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout)
+        self._drain.join(5)
+        return code
 
     def _read_port(self) -> int:
         deadline = time.monotonic() + 30
@@ -63,7 +75,8 @@ class Serve:
             match = re.search(r"serving Slack on http://127\.0\.0\.1:(\d+)/", line)
             if match:
                 # Keep draining stderr so the process never blocks on a full pipe.
-                threading.Thread(target=self.process.stderr.read, daemon=True).start()
+                self._drain = threading.Thread(target=self._keep, daemon=True)
+                self._drain.start()
                 return int(match.group(1))
         raise AssertionError("serve did not report its port")
 
@@ -178,3 +191,54 @@ def test_sigkill_and_restart_resumes_with_no_missing_and_no_duplicate_update(wor
     running = gaps(before) + gaps(after)
     assert all(CADENCE * 0.9 <= g <= CADENCE + 2.0 for g in running), running
     assert_exactly_once(store, slack, channel)
+
+
+def scheduler_holder(store) -> str | None:
+    with store.engine.connect() as conn:
+        return conn.execute(text("SELECT holder FROM leases WHERE name = 'scheduler'")).scalar()
+
+
+def test_sigterm_answers_the_request_in_flight_and_hands_over_to_the_other_replica_at_once(world, tmp_path):
+    """Two replicas on one database. SIGTERM the one holding the scheduler lease just as a
+    declaration reaches it (Slack is slow): the declaration is answered, the process exits 0
+    having given up its leases, and the other replica takes the scheduler over at its next
+    heartbeat, well before the lease would have lapsed. The incident's channel is made once."""
+    slack, general, secret, serve, store = world
+    heartbeat = 2.0  # the lease lasts 6 beats: 12 s
+    (tmp_path / "bot.yml").write_text(
+        CONFIG.replace(f"heartbeat_seconds: {HEARTBEAT}", f"heartbeat_seconds: {heartbeat}")
+    )
+    first = serve()
+    assert wait_for(lambda: (scheduler_holder(store) or "").split(":")[1:2] == [str(first.process.pid)])
+    second = serve()
+    slack.latency = 0.3  # every Web API call is slow, so Slack work is in progress at SIGTERM
+    sender = SlackRequestSender(f"http://127.0.0.1:{first.port}/slack/events", secret)
+    replies = []
+    request = threading.Thread(
+        target=lambda: replies.append(
+            sender.slash_command(
+                "declare sev1 Payments failing",
+                user_id=ALICE,
+                channel_id=general,
+                response_url=slack.response_url(),
+            )
+        )
+    )
+    request.start()
+    time.sleep(0.05)
+    assert first.terminate() == 0, "".join(first.stderr)
+    stopped_at = time.monotonic()
+    request.join(10)
+    assert replies and replies[0].status == 200 and "INC-1" in replies[0].text
+    log = "".join(first.stderr)
+    assert "SIGTERM: taking no new requests" in log and "stopped cleanly" in log
+    assert str(first.process.pid) not in (scheduler_holder(store) or ""), "the lease was not given up"
+    assert wait_for(lambda: str(second.process.pid) in (scheduler_holder(store) or ""), timeout=30)
+    took_over_in = time.monotonic() - stopped_at
+    assert took_over_in < 3 * heartbeat, f"the other replica took {took_over_in:.1f} s to take over"
+    assert wait_for(
+        lambda: slack.channel_by_name("inc-1-payments-failing") is not None and not store.with_slack_owed()
+    )
+    assert slack.channel_by_name("inc-1-payments-failing-2") is None, "the channel was made twice"
+    created = [e for e in store.load(1) if e.type == ev.SlackChannelCreated.TYPE]
+    assert len(created) == 1

@@ -53,3 +53,12 @@ class DuplicateDelivery(IncidentBotError):
     def __init__(self, incident: int) -> None:
         super().__init__(f"already applied to INC-{incident}")
         self.incident = incident
+
+
+class NamesUnavailable(IncidentBotError):
+    """Slack could not give names just now (429, 5xx, a dropped connection). Names are best effort:
+    nothing waits for them; after a 429, nothing asks again for `retry_after` seconds."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after

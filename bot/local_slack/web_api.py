@@ -313,10 +313,16 @@ class WebApi(Workspace):
             "id": user.id,
             "team_id": self.team_id,
             "name": user.name,
-            "real_name": user.name,
+            "real_name": user.real_name,
         }
         user_json |= {"deleted": False, "is_bot": user.is_bot}
-        return {"user": user_json | {"profile": {"display_name": user.name, "real_name": user.name}}}
+        profile = {
+            "display_name": user.display_name,
+            "display_name_normalized": user.display_name,
+            "real_name": user.real_name,
+            "real_name_normalized": user.real_name,
+        }
+        return {"user": user_json | {"profile": profile}}
 
     def _channel_json(self, chan: Channel, *, num_members: bool = False) -> dict[str, Any]:
         topic = {"value": chan.topic, "creator": chan.topic_creator, "last_set": chan.topic_last_set}

@@ -63,8 +63,10 @@ class User:
     """A member of the workspace: a person, or the bot itself."""
 
     id: str
-    name: str
+    name: str  # the username (handle)
     is_bot: bool
+    real_name: str = ""  # the full name; the username when not given
+    display_name: str = ""  # what Slack shows; may be empty (then Slack shows the real name)
 
 
 class Workspace:
@@ -80,9 +82,25 @@ class Workspace:
     _channel_seq: int
     _last_ts_micros: int
 
-    def add_user(self, user_id: str, name: str, *, is_bot: bool = False) -> None:
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        is_bot: bool = False,
+        real_name: str | None = None,
+        display_name: str | None = None,
+    ) -> None:
+        """Add (or replace) a user. As in Slack, `display_name` may be "" (none set); by default
+        both names are the username."""
         with self._lock:
-            self._users[user_id] = User(user_id, name, is_bot)
+            self._users[user_id] = User(
+                user_id,
+                name,
+                is_bot,
+                real_name=name if real_name is None else real_name,
+                display_name=name if display_name is None else display_name,
+            )
 
     def add_channel(
         self,

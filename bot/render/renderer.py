@@ -22,6 +22,7 @@ from jinja2 import (
     TemplateNotFound,
 )
 
+from bot.core import names as core_names
 from bot.core.errors import ConfigError
 from bot.render.ids import IDS
 
@@ -66,6 +67,26 @@ def plain(text: object) -> str:
     """User text for a place that shows it as typed (a header, the topic, a Markdown file):
     Slack's escapes undone."""
     return html.unescape(str(text))
+
+
+def readable(text: object, names: Mapping[str, str]) -> str:
+    """User text for a reader outside Slack (a Markdown file, a terminal): like `plain`, and
+    Slack's own mentions and channel links show the person's or channel's name from `names`
+    (else the name the link carries, else the bare id). A typed `<@U…>` arrived escaped, so it
+    stays text and is never given a name."""
+    source = str(text)
+    out, last = [], 0
+    for match in core_names.MENTION.finditer(source):
+        out.append(plain(source[last : match.start()]))
+        out.append(core_names.mention_shown(match, names))
+        last = match.end()
+    out.append(plain(source[last:]))
+    return "".join(out)
+
+
+def person(user_id: object, names: Mapping[str, str]) -> str:
+    """A person, by id, for a reader outside Slack: their name from `names`, else the bare id."""
+    return core_names.person(str(user_id), names)
 
 
 def clip(text: object, limit: int) -> str:
@@ -132,7 +153,15 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(
-            mrkdwn=escape_mrkdwn, plain=plain, clip=clip, hhmm=hhmm, when=when, duration=duration, span=span
+            mrkdwn=escape_mrkdwn,
+            plain=plain,
+            readable=readable,
+            person=person,
+            clip=clip,
+            hhmm=hhmm,
+            when=when,
+            duration=duration,
+            span=span,
         )
         self.env.globals["ids"] = IDS
         self.replies = self._load_replies()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,10 +115,13 @@ class Messages:
             "timeline_entry.mrkdwn.j2", event=event_view(event), incident=incident_view(state)
         )
 
-    def postmortem(self, state: IncidentState) -> str:
-        """The Markdown postmortem; a function of the log alone (no clock), so it is reproducible."""
+    def postmortem(self, state: IncidentState, names: Mapping[str, str] | None = None) -> str:
+        """The Markdown postmortem, read outside Slack: people and channels by `names` (id -> name,
+        from the name cache), else by id. A function of the log and those names alone (no clock),
+        so it is reproducible."""
         text = self.renderer.text(
             "postmortem.md.j2",
+            names=dict(names or {}),
             incident=incident_view(state),
             timeline=postmortem.timeline_rows(state),
             sections=postmortem.sections(state),

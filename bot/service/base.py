@@ -106,6 +106,9 @@ class ServiceBase:
         self.slack = slack
         # Names this process in leases, so two `serve` processes never do the same work.
         self.instance_id = instance_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Set when the process is shutting down: a Slack sync finishes the step in progress, then
+        # leaves the rest owed for another replica (or the next start).
+        self.stopping = threading.Event()
 
     def _events_of(self, number: int) -> list[Event]:
         events = self.store.load(number)

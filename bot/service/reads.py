@@ -14,7 +14,8 @@ from bot.core.postmortem import action_rows
 from bot.core.replies import reply
 from bot.core.state import IncidentState, replay
 from bot.render.views import HeadView
-from bot.service.base import ServiceBase, bulk_read
+from bot.service.base import bulk_read
+from bot.service.names import Names
 
 
 def item_rows(state: IncidentState, now: datetime, only_owner: str | None = None) -> list[dict[str, Any]]:
@@ -22,9 +23,11 @@ def item_rows(state: IncidentState, now: datetime, only_owner: str | None = None
     return [r for r in rows if only_owner is None or r["owner"] == only_owner]
 
 
-class Reads(ServiceBase):
+class Reads(Names):
     def postmortem_markdown(self, number: int) -> str:
-        return self.messages.postmortem(self.state_of(number))
+        """The Markdown postmortem, naming people and channels from the name cache (no Slack call)."""
+        state = self.state_of(number)
+        return self.messages.postmortem(state, self.names_for(state))
 
     def metrics(self, since: datetime, now: datetime) -> Metrics:
         # Slack bookkeeping and notices change no figure, so they are not read.

@@ -15,6 +15,11 @@ class Schedule(ServiceBase):
         """True while this process is the one that does scheduled work (renewed each heartbeat)."""
         return self.store.try_lease(SCHEDULER_LEASE, self.instance_id, self.clock(), ttl)
 
+    def release_scheduler_lease(self) -> None:
+        """Give up scheduled work at shutdown, so another replica's next heartbeat takes it over
+        instead of waiting for the lease to lapse."""
+        self.store.release_lease(SCHEDULER_LEASE, self.instance_id)
+
     def find_due_work(self, now: datetime) -> list[int]:
         """Incidents with a notice due at `now`."""
         return self._with_notices_due(self.store.due_for_schedule(now), now)

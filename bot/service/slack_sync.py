@@ -6,9 +6,10 @@ import logging
 
 from bot.core.errors import ChannelBusy, ConcurrencyConflict, StoreUnavailable
 from bot.core.events import NewEvent
-from bot.core.owed import owed_slack_work
+from bot.core.owed import StepKind, owed_slack_work
 from bot.core.state import IncidentState
-from bot.service.base import SYNC_LEASE, ServiceBase, SlackPort, backoff
+from bot.service.base import SYNC_LEASE, SlackPort, backoff
+from bot.service.names import Names
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ MAX_SLACK_STEPS = 200
 RECORD_ATTEMPTS = 20
 
 
-class SlackSync(ServiceBase):
+class SlackSync(Names):
     def sync_slack(self, number: int, slack: SlackPort | None = None) -> IncidentState:
         """Stops at the first failure and leaves the rest owed (the heartbeat tries again). One
         process at a time syncs an incident (a lease in the database); within a process the
@@ -28,6 +29,8 @@ class SlackSync(ServiceBase):
             raise RuntimeError("no Slack transport to sync with")
         lease = f"incident:{number}"
         leased_at = self.clock()
+        if self.stopping.is_set():
+            return self.state_of(number)  # shutting down: the work stays owed for another replica
         if not self.store.try_lease(lease, self.instance_id, leased_at, SYNC_LEASE):
             return self.state_of(number)  # another process is on it; the heartbeat re-checks later
         try:
@@ -37,6 +40,11 @@ class SlackSync(ServiceBase):
                 steps = owed_slack_work(state, self.policy)
                 if not steps:
                     self.store.mark_slack_done(number, state.last_seq)
+                    # Last, so a new incident's channel never waits for it; cached for a day.
+                    self.refresh_names(state)
+                    return state
+                if self.stopping.is_set():
+                    log.info("INC-%s: shutting down; %s Slack steps left owed", number, len(steps))
                     return state
                 ready = [step for step in steps if step.destination.channel not in deferred]
                 if not ready:
@@ -46,6 +54,8 @@ class SlackSync(ServiceBase):
                     if not self.store.try_lease(lease, self.instance_id, now, SYNC_LEASE):
                         return state
                     leased_at = now
+                if ready[0].kind is StepKind.PUBLISH_POSTMORTEM:
+                    self.refresh_names(state)  # the file names people; best effort
                 try:
                     done = slack.perform(ready[0], state, now)
                 except ChannelBusy:

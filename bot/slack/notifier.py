@@ -20,6 +20,7 @@ from bot.core import events as ev
 from bot.core.alerts import AlertGroup
 from bot.core.audience import Destination
 from bot.core.errors import ChannelBusy
+from bot.core.names import shown_outside_slack
 from bot.core.owed import Owed, StepKind
 from bot.core.policy import Policy
 from bot.core.replies import reply
@@ -28,6 +29,7 @@ from bot.render.renderer import clip
 from bot.render.views import Messages
 from bot.slack.naming import channel_name_for
 from bot.slack.pacing import ChannelPacer
+from bot.store.names import NameStore
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ METHOD_SCOPES = {
     "conversations.setTopic": ("channels:manage", "groups:write"),
     "conversations.history": ("channels:history", "groups:history"),
     "conversations.list": ("channels:read", "groups:read"),
+    "conversations.info": ("channels:read", "groups:read"),
+    "users.info": ("users:read",),
     "auth.test": (),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
@@ -76,11 +80,19 @@ def make_client(token: str, base_url: str, *, max_retries: int = 3) -> WebClient
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, messages: Messages, policy: Policy, pacer: ChannelPacer) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        messages: Messages,
+        policy: Policy,
+        pacer: ChannelPacer,
+        names: NameStore | None = None,
+    ) -> None:
         self.client = client
         self.messages = messages
         self.policy = policy
         self.pacer = pacer
+        self.names = names  # the name cache, for the postmortem file (read outside Slack)
         self._bot_user_id: str | None = None
 
     def _post(self, channel: str, **kwargs: Any) -> SlackResponse:
@@ -242,7 +254,8 @@ class SlackNotifier:
         request = state.event(step.seq).payload
         assert isinstance(request, ev.PostmortemRequested)
         version = request.version
-        markdown = self.messages.postmortem(state)
+        names = self.names.known(shown_outside_slack(state).ids) if self.names is not None else {}
+        markdown = self.messages.postmortem(state, names)
         response = self.client.files_upload_v2(
             channel=state.slack.channel_id,
             content=markdown,
