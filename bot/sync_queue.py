@@ -44,6 +44,12 @@ class RequestsInFlight:
             if self._count == 0:
                 self._lock.notify_all()
 
+    @property
+    def count(self) -> int:
+        """Requests being answered right now."""
+        with self._lock:
+            return self._count
+
     def wait_quiet(self, max_wait: float) -> None:
         """Until it is quiet, or `max_wait` seconds at most."""
         deadline = self._clock() + max_wait

@@ -11,6 +11,7 @@ from bot.core.policy import DEFAULT_SEVERITIES, Policy, SeverityLevel
 from bot.local_slack import HttpReply, LocalSlack
 from bot.server import Bot, ServerThread, build_bot
 from tests.interaction_sender import InteractionSender
+from tests.socket_mode_server import SocketModeSender, SocketModeServer
 
 ALICE, BOB, CAROL, ONCALL = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0ONCALL1"
 SYNC_TIMEOUT = 30
@@ -43,6 +44,7 @@ class Harness:
     sender: InteractionSender
     general: str
     announcements: str
+    socket: SocketModeServer | None = None  # Slack's side of Socket Mode, when the bot runs in it
 
     def command(self, text: str, user: str = ALICE, channel: str | None = None, **kw) -> HttpReply:
         """Send `/incident text` as Slack would, from `channel` (default #general)."""
@@ -71,6 +73,8 @@ class Harness:
     def close(self) -> None:
         self.server.stop()
         self.bot.close()
+        if self.socket is not None:
+            self.socket.stop()
         self.slack.stop()
 
 
@@ -80,18 +84,24 @@ def start_harness(
     policy: Policy | None = None,
     posts_per_second: float = 50.0,
     clock=None,
+    socket_mode: bool = False,
 ) -> Harness:
-    """The bot on the wall clock, or on `clock` (a tests.clock.DrivenClock) when given."""
+    """The bot on the wall clock, or on `clock` (a tests.clock.DrivenClock) when given. With
+    `socket_mode`, Slack's requests reach it as Socket Mode envelopes over a WebSocket it opens
+    (and `sender` sends them so), and it has no signing secret."""
     slack = LocalSlack(scopes=scopes).start()
     for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (ONCALL, "oncall")):
         slack.add_user(user, name)
     general = slack.add_channel("general", members=[ALICE, BOB, CAROL])
     announcements = slack.add_channel("incidents", members=[ALICE, BOB])
     slack.add_channel("alerts-triage", members=[ALICE])
-    secret = secrets.token_hex(16)
+    secret = "" if socket_mode else secrets.token_hex(16)
+    socket = SocketModeServer(slack) if socket_mode else None
     settings = Settings(
         bot_token=slack.token,
         signing_secret=secret,
+        socket_mode=socket_mode,
+        app_token=slack.app_token if socket_mode else None,
         database_url=database_url,
         slack_api_url=slack.base_url,
         policy=policy or team_policy(),
@@ -101,4 +111,8 @@ def start_harness(
     bot = build_bot(settings) if clock is None else build_bot(settings, clock=clock)
     server = ServerThread(bot.wsgi).start()
     sender = InteractionSender(f"{server.url}/slack/events", secret)
-    return Harness(slack, bot, server, sender, general, announcements)
+    if socket is not None:
+        bot.start_socket_mode()
+        socket.wait_connections(1)
+        sender = SocketModeSender(socket)
+    return Harness(slack, bot, server, sender, general, announcements, socket)

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from bot.local_slack.errors import Reply, SlackError, error_messages, invalid_arguments
 from bot.local_slack.files import FileUploads, Upload
 from bot.local_slack.validation import (
+    APP_TOKEN_METHODS,
     DEFAULT_SCOPES,
     METHOD_PARAMS,
     METHOD_SCOPES,
@@ -30,7 +31,7 @@ from bot.local_slack.validation import (
     check_params,
     check_response_payload,
 )
-from bot.local_slack.web_api import WebApi
+from bot.local_slack.web_api import SocketModeEndpoint, WebApi
 from bot.local_slack.workspace import Channel, User
 
 RESPONSE_URL_MAX_USES = 5
@@ -137,9 +138,16 @@ class LocalSlack(WebApi, FileUploads):
         bot_user_id: str = "UBOT0001",
         team_id: str = "T0001",
         post_rate_per_channel: float | None = None,
+        app_token: str = "xapp-1-A0FAKE-1-fake",
+        app_scopes: Iterable[str] = ("connections:write",),
     ) -> None:
         self.token = token
         self.scopes = frozenset(scopes)
+        self.app_token = app_token
+        self.app_scopes = frozenset(app_scopes)
+        # Where apps.connections.open gets its WebSocket URLs: a Socket Mode server the tests
+        # attach (tests/socket_mode_server.py); without one the app has Socket Mode off.
+        self.socket_mode: SocketModeEndpoint | None = None
         self.latency = latency
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id.removeprefix("U")
@@ -291,16 +299,30 @@ class LocalSlack(WebApi, FileUploads):
             raise SlackError("method_not_allowed", status=405)
         if not token:
             raise SlackError("not_authed")
-        if token != self.token:
-            raise SlackError("invalid_auth")
+        self._check_token(method, token)
         check_params(method, params)
         if params.get("team_id", self.team_id) != self.team_id:
             invalid_arguments(f"team_id '{params['team_id']}' is not the token's team")
-        self._check_scope(METHOD_SCOPES[method])
+        if method in APP_TOKEN_METHODS:
+            if not METHOD_SCOPES[method] & self.app_scopes:
+                needed, provided = ",".join(sorted(METHOD_SCOPES[method])), ",".join(sorted(self.app_scopes))
+                raise SlackError("missing_scope", needed=needed, provided=provided)
+        else:
+            self._check_scope(METHOD_SCOPES[method])
         handler: Callable[[dict[str, Any]], dict[str, Any]] = getattr(
             self, "_api_" + method.replace(".", "_")
         )
         return Reply(200, {"ok": True, **handler(params)})
+
+    def _check_token(self, method: str, token: str) -> None:
+        """The app-level token opens Socket Mode connections and nothing else; the bot token
+        cannot open them."""
+        wanted = self.app_token if method in APP_TOKEN_METHODS else self.token
+        if token == wanted:
+            return
+        if token in (self.token, self.app_token):
+            raise SlackError("not_allowed_token_type")
+        raise SlackError("invalid_auth")
 
     def _handle_response_url(self, verb: str, path: str, body: bytes) -> Reply:
         if verb != "POST":
