@@ -341,6 +341,8 @@ def _serve(
         stop.set()
         log.info("%s: taking no new requests; finishing those in flight", signal.Signals(signum).name)
         bot.stop_heartbeat_soon()
+        if bot.socket is not None:  # no new envelopes from now; those in hand are acked (Bot.close waits)
+            threading.Thread(target=bot.socket.close, name="socket-close", daemon=True).start()
         Drain(server).start(shutdown_timeout)
 
     signal.signal(signal.SIGTERM, shutdown)

@@ -10,6 +10,7 @@ counted in `RequestsInFlight`, like an HTTP one, so Slack work lets the acks go 
 from __future__ import annotations
 
 import logging
+import threading
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -52,6 +53,7 @@ class SocketModeConnection:
     ) -> None:
         self.in_flight = in_flight
         self._closed = False
+        self._closing = threading.Lock()  # a second close() waits until the first has finished
         self._handler = _CountingHandler(
             app, app_token, in_flight, ping_interval=ping_interval, concurrency=workers
         )
@@ -72,9 +74,13 @@ class SocketModeConnection:
         """Stop taking envelopes, let those being handled finish and send their acks, then close
         the socket and end the client's threads. Envelopes received but not yet started stay
         unacked, so Slack delivers them again (to another replica, or after the restart)."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._closing:
+            if self._closed:
+                return
+            self._close()
+            self._closed = True
+
+    def _close(self) -> None:
         client = self._handler.client
         client.auto_reconnect_enabled = False
         client.closed = True  # the client's message loop ends after the message it waits for...
