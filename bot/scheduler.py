@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import logs
 from bot.service import IncidentService
 from bot.sync_queue import SyncQueue
 
@@ -38,10 +39,11 @@ def start_heartbeat(
     """Run the heartbeat now and every interval. The scheduler holds no state of its own."""
 
     def beat() -> None:
-        try:
-            heartbeat(service, queue, interval_seconds)
-        except Exception:
-            log.exception("heartbeat failed; the next one retries")
+        with logs.bound(job_id=logs.new_id("heartbeat")):
+            try:
+                heartbeat(service, queue, interval_seconds)
+            except Exception:
+                log.exception("heartbeat failed; the next one retries")
 
     scheduler = BackgroundScheduler(
         timezone=UTC,

@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot import logs
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
 from bot.render.renderer import Renderer
@@ -67,6 +68,7 @@ class Bot:
 
 
 def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool = True) -> Bot:
+    logs.redact_values(settings.bot_token, settings.signing_secret, settings.alertmanager_token)
     renderer = Renderer(settings.template_dir)
     messages = Messages(renderer, settings.policy)
     check_templates(messages, clock())
@@ -100,6 +102,7 @@ def make_wsgi_app(
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     counting = in_flight or RequestsInFlight()
 
+    @logs.per_request
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(store, start_response)
