@@ -28,9 +28,11 @@ def heartbeat(
     that owes Slack work (new notices, or steps that failed earlier)."""
     if not service.hold_scheduler_lease(lease_ttl(interval_seconds)):
         return
-    service.run_schedule()
-    for number in service.incidents_owing_slack():
+    noticed = service.run_schedule()
+    owing = service.incidents_owing_slack()
+    for number in owing:
         queue.request(number)
+    log.debug("heartbeat: %s notice(s) recorded, %s incident(s) owe Slack work", len(noticed), len(owing))
 
 
 def start_heartbeat(

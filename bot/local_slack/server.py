@@ -88,9 +88,13 @@ def _decode_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
 
 
 def _echo(status: int, method: str, headers: HTTPMessage) -> Reply:
-    lines = [f"{status} error from the proxy for POST /api/{method}", "Request headers:"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    return Reply(status, {}, text="\n".join(lines))
+    """The request's headers, credentials first (as proxies' error pages often show them)."""
+    ordered = sorted(headers.items(), key=lambda item: item[0].lower() != "authorization")
+    lines = [
+        f"Proxy error {status}. {name}: {value}" if i == 0 else f"{name}: {value}"
+        for i, (name, value) in enumerate(ordered)
+    ]
+    return Reply(status, {}, text="\n".join(lines + [f"(POST /api/{method})"]))
 
 
 class _Server(ThreadingHTTPServer):
