@@ -224,3 +224,13 @@ def test_a_sync_job_is_logged_under_its_incident_and_a_job_id(restore_logging):
     failures = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [f["job_id"] for f in failures] == [s["job_id"] for s in seen]
     assert all("RuntimeError: Slack is down" in f["exception"] for f in failures)
+
+
+def test_an_unknown_log_setting_stops_any_command_with_one_line(restore_logging, monkeypatch, capsys):
+    """incident-bot with LOG_LEVEL=verbose: one line naming it, exit status 2, nothing run."""
+    from bot.cli import EXIT_CONFIG, main
+
+    monkeypatch.setenv("LOG_LEVEL", "verbose")
+    assert main(["metrics"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert err == "incident-bot: LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not 'verbose'\n"
