@@ -20,7 +20,9 @@ TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 @pytest.fixture
 def restore_logging():
-    """setup_logging changes the root logger: put it back for the other tests."""
+    """setup_logging changes the root logger: put it back for the other tests. The test thread
+    starts with no log context (other tests call the service on it outside any unit of work)."""
+    logs.begin()
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     quiet = {name: logging.getLogger(name).level for name in ("apscheduler",)}
