@@ -264,7 +264,8 @@ def secrets_in(env: Mapping[str, str]) -> list[str]:
 
 def setup_logging(env: Mapping[str, str] | None = None, stream: IO[str] | None = None) -> logging.Handler:
     """Install the one handler on the root logger, per LOG_FORMAT (text, json) and LOG_LEVEL
-    (DEBUG, INFO, WARNING, ERROR; default INFO). Calling it again replaces the handler."""
+    (DEBUG, INFO, WARNING, ERROR; default INFO). Calling it again replaces the handler. Call it
+    before building the Bolt app: Bolt copies the root's level into its loggers then."""
     env = os.environ if env is None else env
     form = (env.get("LOG_FORMAT") or "text").strip().lower()
     if form not in FORMATS:

@@ -67,10 +67,6 @@ def test_a_whole_incident_with_failures_logs_no_secret(tmp_path, monkeypatch, re
     logging.getLogger().addHandler(raw)
     out = io.StringIO()
     logs.setup_logging(stream=out)
-    # Every library logs at DEBUG: the bot sets no level of its own on them.
-    for name in ("slack_sdk.web.base_client", "slack_bolt.App", "waitress", "urllib3", "bot.slack.api"):
-        assert logging.getLogger(name).isEnabledFor(logging.DEBUG)
-
     h = start_harness(
         f"sqlite:///{tmp_path / 'incidents.db'}",
         manifest_bot_scopes(),
@@ -78,6 +74,10 @@ def test_a_whole_incident_with_failures_logs_no_secret(tmp_path, monkeypatch, re
         signing_secret=env["SLACK_SIGNING_SECRET"],
         alert_token=env["ALERTMANAGER_TOKEN"],
     )
+    # Every library logs at DEBUG (Bolt copies the root's level into its loggers when the app is
+    # built, which is why `main` sets logging up first).
+    for name in ("slack_sdk.web.base_client", "slack_bolt.App", "waitress", "urllib3", "bot.slack.api"):
+        assert logging.getLogger(name).isEnabledFor(logging.DEBUG), name
     try:
         h.slack.fail_next("conversations.create", error="invalid_auth")
         # A broken proxy answering with the request's headers: the token is in the body Slack's
