@@ -73,7 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import setup_logging
+
+    try:
+        setup_logging()  # LOG_FORMAT, LOG_LEVEL; secrets never reach a line
+    except ConfigError as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin per run
     if args.command == "demo":
         from bot.demo import run_demo

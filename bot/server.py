@@ -19,6 +19,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.trigger import trigger as Trigger
 
+from bot import logs
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
 from bot.render.renderer import Renderer
@@ -105,6 +106,9 @@ class Bot:
 
 
 def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool = True) -> Bot:
+    logs.redact_values(
+        settings.bot_token, settings.signing_secret, settings.alertmanager_token, settings.app_token
+    )
     renderer = Renderer(settings.template_dir)
     messages = Messages(renderer, settings.policy)
     check_templates(messages, clock())
@@ -147,6 +151,7 @@ def make_wsgi_app(
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     counting = in_flight or RequestsInFlight()
 
+    @logs.per_request
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(store, start_response)

@@ -85,17 +85,22 @@ def start_harness(
     posts_per_second: float = 50.0,
     clock=None,
     socket_mode: bool = False,
+    *,
+    bot_token: str | None = None,
+    signing_secret: str | None = None,
+    alert_token: str = ALERT_TOKEN,
 ) -> Harness:
-    """The bot on the wall clock, or on `clock` (a tests.clock.DrivenClock) when given. With
-    `socket_mode`, Slack's requests reach it as Socket Mode envelopes over a WebSocket it opens
-    (and `sender` sends them so), and it has no signing secret."""
-    slack = LocalSlack(scopes=scopes).start()
+    """The bot on the wall clock, or on `clock` (a tests.clock.DrivenClock) when given; the
+    credentials are made up unless given. With `socket_mode`, Slack's requests reach it as Socket
+    Mode envelopes over a WebSocket it opens (and `sender` sends them so), and it has no signing
+    secret."""
+    slack = LocalSlack(scopes=scopes, **({"token": bot_token} if bot_token else {})).start()
     for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (ONCALL, "oncall")):
         slack.add_user(user, name)
     general = slack.add_channel("general", members=[ALICE, BOB, CAROL])
     announcements = slack.add_channel("incidents", members=[ALICE, BOB])
     slack.add_channel("alerts-triage", members=[ALICE])
-    secret = "" if socket_mode else secrets.token_hex(16)
+    secret = "" if socket_mode else (signing_secret or secrets.token_hex(16))
     socket = SocketModeServer(slack) if socket_mode else None
     settings = Settings(
         bot_token=slack.token,
@@ -106,7 +111,7 @@ def start_harness(
         slack_api_url=slack.base_url,
         policy=policy or team_policy(),
         posts_per_second=posts_per_second,
-        alertmanager_token=ALERT_TOKEN,
+        alertmanager_token=alert_token,
     )
     bot = build_bot(settings) if clock is None else build_bot(settings, clock=clock)
     server = ServerThread(bot.wsgi).start()

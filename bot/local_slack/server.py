@@ -54,13 +54,16 @@ class _Failure:
     error: str | None
     retry_after: int | None
     remaining: int
+    echo_headers: bool = False
 
     def to_error(self) -> SlackError:
         default = (
             "ratelimited" if self.status == 429 else "internal_error" if self.status >= 500 else "fatal_error"
         )
         retry_after = self.retry_after or 1 if self.status == 429 else self.retry_after
-        return SlackError(self.error or default, status=self.status, retry_after=retry_after)
+        return SlackError(
+            self.error or default, status=self.status, retry_after=retry_after, echo_headers=self.echo_headers
+        )
 
 
 def _decode_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
@@ -83,6 +86,16 @@ def _decode_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
     if mime in ("", "application/x-www-form-urlencoded"):
         return dict(parse_qsl(text, keep_blank_values=True)), False
     raise SlackError("invalid_form_data", **error_messages(f"unsupported content type '{mime}'"))
+
+
+def _echo(status: int, method: str, headers: HTTPMessage) -> Reply:
+    """The request's headers, credentials first (as proxies' error pages often show them)."""
+    ordered = sorted(headers.items(), key=lambda item: item[0].lower() != "authorization")
+    lines = [
+        f"Proxy error {status}. {name}: {value}" if i == 0 else f"{name}: {value}"
+        for i, (name, value) in enumerate(ordered)
+    ]
+    return Reply(status, {}, text="\n".join(lines + [f"(POST /api/{method})"]))
 
 
 class _Server(ThreadingHTTPServer):
@@ -224,15 +237,18 @@ class LocalSlack(WebApi, FileUploads):
         status: int = 200,
         retry_after: int | None = None,
         times: int = 1,
+        echo_headers: bool = False,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail (queued in order)."""
+        """Make the next ``times`` calls of ``method`` fail (queued in order). With
+        ``echo_headers``, the answer is not Slack's JSON but text repeating the request's headers,
+        as a misbehaving proxy in front of Slack might send (give a ``status``, say 400)."""
         if method not in METHOD_PARAMS:
             raise ValueError(f"unknown method {method!r}")
         if times < 1 or not 200 <= status <= 599:
             raise ValueError("times must be >= 1 and status an HTTP status")
         with self._lock:
             queue = self._failures.setdefault(method, deque())
-            queue.append(_Failure(status, error, retry_after, times))
+            queue.append(_Failure(status, error, retry_after, times, echo_headers))
 
     def response_url(self, key: str = "") -> str:
         """A fresh Slack-like response URL on this server."""
@@ -278,7 +294,7 @@ class LocalSlack(WebApi, FileUploads):
                     token = token or body_params.get("token")
                 reply = self._dispatch(verb, method, params, token)
             except SlackError as exc:
-                reply = exc.reply()
+                reply = exc.reply() if not exc.echo_headers else _echo(exc.status, method, headers)
             except Exception as exc:  # a bug in the stand-in: answer loudly rather than drop the connection
                 reply = Reply(500, {"ok": False, "error": "local_slack_bug", "detail": repr(exc)})
             error = reply.body.get("error")
