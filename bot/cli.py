@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -81,6 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"incident-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin per run
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        return code
+    except BrokenPipeError:  # `incident-bot config check | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout at exit
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 

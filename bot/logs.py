@@ -41,8 +41,10 @@ SECRET_ENV = (
     "SLACK_APP_TOKEN",
     "ALERTMANAGER_TOKEN",
     "STATUSPAGE_API_KEY",
+    "PAGERDUTY_ROUTING_KEY",
+    "ONCALL_FEED_TOKEN",
 )
-SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_API_KEY", "_PASSWORD")
+SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_KEY", "_PASSWORD")
 # A shorter value (only ever a placeholder: Slack's secrets are 32 characters and more) would
 # blank out ordinary words in every line.
 MIN_SECRET_LENGTH = 6
