@@ -310,7 +310,11 @@ class ServerThread:
         """Close the server from inside its own loop (woken by its trigger), so the loop ends at
         once instead of at its next timeout."""
         self._stopping.set()
-        self.server.trigger.pull_trigger(self.server.close)
+        try:
+            self.server.trigger.pull_trigger(self.server.close)
+        except OSError:  # its trigger is closed already, so its loop cannot be woken: close from here
+            log.warning("the HTTP server's trigger was already closed; closing it directly")
+            self.server.close()
         self._thread.join(timeout=5)
         if self._thread.is_alive():  # connections still open: close from here, the loop ends later
             self.server.close()
