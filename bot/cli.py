@@ -10,6 +10,7 @@ import threading
 
 from bot.config import load_settings
 from bot.core.errors import ConfigError
+from bot.oncall_cli import add_oncall_parser
 
 EXIT_CONFIG = 2
 
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="upgrade: migrate DATABASE_URL to this code's schema; current: its revision; "
         "history: the migrations this code knows",
     )
+    add_oncall_parser(commands)
     return parser
 
 
@@ -77,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return _db(args.action)
     if args.command == "config":
         return _config_check(args.file)
+    if args.command == "oncall":
+        from bot.oncall_cli import run_oncall
+
+        return run_oncall(args)
     return _serve(args.host, args.port, args.threads, args.connection_limit, args.shutdown_timeout)
 
 

@@ -203,7 +203,9 @@ ONE = "schedules:\n  - name: Ops\n    rotation: {type: daily}\n    users: [U0OPS
             id="bad top-level zone",
         ),
         pytest.param(
-            SEED.replace('handoff_time: "09:00"}\n    users: [erin', 'handoff_time: "25:00"}\n    users: [erin'),
+            SEED.replace(
+                'handoff_time: "09:00"}\n    users: [erin', 'handoff_time: "25:00"}\n    users: [erin'
+            ),
             "7: schedules[1].rotation.handoff_time: '25:00' is not a time of day like 09:00",
             id="bad time",
         ),
