@@ -21,10 +21,12 @@ from waitress.trigger import trigger as Trigger
 
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
+from bot.oncall_feed import ONCALL_FEED_PREFIX, make_oncall_feed
 from bot.render.renderer import Renderer
 from bot.render.views import Messages
 from bot.scheduler import start_heartbeat
 from bot.service import Clock, IncidentService, utc_now
+from bot.service.oncall import look_up_emails
 from bot.slack.app import build_bolt_app
 from bot.slack.directory import SlackDirectory, make_directory_client
 from bot.slack.notifier import SlackNotifier, make_client
@@ -34,6 +36,7 @@ from bot.store.db import make_engine
 from bot.store.event_store import EventStore
 from bot.store.migrate import upgrade as upgrade_schema
 from bot.store.names import NameStore
+from bot.store.oncall_emails import OnCallEmailStore
 from bot.sync_queue import RequestsInFlight, SyncQueue, TrackingExecutor
 
 log = logging.getLogger(__name__)
@@ -112,7 +115,15 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
         listeners=listeners,
     )
     alerts = make_alert_handler(service, queue, settings.alertmanager_token, notifier.post_triage, listeners)
-    return Bot(settings, store, service, queue, app, make_wsgi_app(app, store, alerts, in_flight), listeners)
+    # On-call: emails -> Slack user ids once at start (best effort), and the ICS feed.
+    emails = OnCallEmailStore(store.engine)
+    lookup = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
+    look_up_emails(settings.policy.oncall, lookup.user_id_for_email, emails, clock())
+    feed = make_oncall_feed(
+        settings.policy.oncall, emails, NameStore(store.engine), settings.oncall_feed_token, clock
+    )
+    wsgi = make_wsgi_app(app, store, alerts, in_flight, oncall_feed=feed)
+    return Bot(settings, store, service, queue, app, wsgi, listeners)
 
 
 def make_wsgi_app(
@@ -120,6 +131,7 @@ def make_wsgi_app(
     store: EventStore,
     alerts: Callable | None = None,
     in_flight: RequestsInFlight | None = None,
+    oncall_feed: Callable | None = None,
 ) -> Callable:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     counting = in_flight or RequestsInFlight()
@@ -129,6 +141,8 @@ def make_wsgi_app(
             return _health(store, start_response)
         if environ.get("PATH_INFO") == ALERTMANAGER_PATH and alerts is not None:
             return alerts(environ, start_response)
+        if oncall_feed is not None and str(environ.get("PATH_INFO", "")).startswith(ONCALL_FEED_PREFIX):
+            return oncall_feed(environ, start_response)
         if not _plausible_timestamp(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")):
             return _refuse_unsigned(start_response)
         with counting:  # Bolt answers the whole request inside this call

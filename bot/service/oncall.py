@@ -115,6 +115,9 @@ def look_up_emails(
         except NamesUnavailable as exc:
             log.warning("could not look up on-call emails in Slack (%s); using the cache", exc)
             break
+        except Exception:  # best effort: serve starts whatever Slack answers
+            log.exception("could not look up on-call emails in Slack; using the cache")
+            break
         answers[email] = user_id
         emails.record(email, user_id, now)
         if user_id is None:
