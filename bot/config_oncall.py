@@ -382,6 +382,7 @@ def _schedules_summary(schedules: tuple[OnCallSchedule, ...], ctx: Context) -> I
             hours = ""
             if layer.hours is not None:
                 days = ",".join(oncall.WEEKDAYS[d] for d in sorted(layer.hours.days))
+                days = "every day" if layer.hours.days == oncall.EVERY_DAY else days
                 hours = f"; {days} {_clock_text(layer.hours.from_time)}-{_clock_text(layer.hours.to_time)}"
             label = f"layer {number}: " if len(schedule.layers) > 1 else ""
             yield f"  {label}{_rotation_text(layer.rotation)}{hours}: {', '.join(layer.users)}"

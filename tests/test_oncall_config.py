@@ -3,6 +3,7 @@ severities' `page`/`escalation`, and each mistake as one `FILE:LINE: key.path: r
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -287,3 +288,21 @@ def test_each_on_call_mistake_is_one_line_with_its_path(capsys, tmp_path, yaml_t
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert err.splitlines() == [f"{path}:{expected}"]
+
+
+def test_the_readme_on_call_example_checks_clean_and_its_output_is_real(tmp_path, monkeypatch, capsys):
+    """The README's on-call config passes config check, and the oncall output it shows is what the
+    command prints for it."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (example,) = [
+        b for b in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL) if b.startswith("time_zone:")
+    ]
+    path = tmp_path / "oncall.yml"
+    path.write_text(example)
+    assert main(["config", "check", str(path)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("INCIDENT_BOT_CONFIG", str(path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    assert main(["oncall", "--at", "2026-03-10T23:30Z"]) == 0
+    shown = capsys.readouterr().out.strip()
+    assert "$ incident-bot oncall --at 2026-03-10T23:30Z\n" + shown + "\n" in readme
