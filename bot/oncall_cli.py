@@ -36,6 +36,7 @@ def run_oncall(args: argparse.Namespace) -> int:
     from bot.core.errors import ConfigError
     from bot.core.policy import Policy
     from bot.render.renderer import Renderer
+    from bot.render.views import Messages
     from bot.service.oncall import OnCallReads
     from bot.store.db import make_engine
     from bot.store.migrate import SchemaError, upgrade
@@ -67,10 +68,10 @@ def run_oncall(args: argparse.Namespace) -> int:
         return fail(str(exc))
     finally:
         engine.dispose()
-    renderer = Renderer(template_dir)
+    messages = Messages(Renderer(template_dir), policy or Policy())
     if coverage:
         report = reads.coverage(start, start + timedelta(weeks=args.weeks))
-        text = renderer.text("oncall_coverage.txt.j2", r=report, weeks=args.weeks)
+        text = messages.oncall_coverage(report, args.weeks)
     else:
         schedules = reads.schedules()
         if args.schedule:
@@ -80,6 +81,6 @@ def run_oncall(args: argparse.Namespace) -> int:
                 return fail(f"no on-call schedule {args.schedule!r} (the schedules are {known})")
             schedules = (chosen,)
         report = reads.on_call_at(at, schedules)
-        text = renderer.text("oncall.txt.j2", r=report)
+        text = messages.oncall(report)
     print(json.dumps(report, indent=2) if args.json else text)
     return 0
