@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 
+from bot import logs
 from bot.core.alerts import AlertGroup, BadPayload, parse_webhook
 from bot.core.audience import Destination
 from bot.service import IncidentService
@@ -38,6 +39,10 @@ def make_alert_handler(
             return _reply(start_response, "404 Not Found", {"ok": False, "error": error})
         given = environ.get("HTTP_AUTHORIZATION", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            # Never the token that was sent: it may be a real one pasted in the wrong place.
+            log.warning(
+                "refused an Alertmanager request from %s: missing or wrong bearer token", _peer(environ)
+            )
             return _reply(
                 start_response, "401 Unauthorized", {"ok": False, "error": "missing or wrong bearer token"}
             )
@@ -56,6 +61,8 @@ def make_alert_handler(
         except BadPayload as exc:
             return _reply(start_response, "400 Bad Request", {"ok": False, "error": exc.reason})
         outcome = service.receive_alerts(group)
+        logs.bind(incident=outcome.incident)
+        log.info("alert group %s: %s", group.identity, outcome.action)
         if outcome.incident is not None:
             queue.request(outcome.incident, urgent=outcome.action == "declare")  # a page: its channel first
         if outcome.post_to is not None:
@@ -73,6 +80,10 @@ def _safely(post: Callable[[AlertGroup, Destination], None], group: AlertGroup, 
         post(group, to)
     except Exception:
         log.exception("could not post alert group %s to the triage channel", group.identity)
+
+
+def _peer(environ: dict) -> str:
+    return str(environ.get("REMOTE_ADDR") or "an unknown address")
 
 
 def _reply(start_response: Callable, status: str, body: dict) -> Iterable[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -35,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=20.0,
         help="on SIGTERM, seconds to let requests in flight finish (default 20)",
     )
+    serve.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="take Slack's requests over Socket Mode (SLACK_APP_TOKEN) instead of /slack/events",
+    )
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest (YAML)")
+    manifest.add_argument("--socket-mode", action="store_true", help="for Socket Mode: no request URLs")
+    manifest.add_argument("--url", help="the bot's public base URL (default https://bot.example.com)")
     demo = commands.add_parser("demo", help="play a whole incident against a local fake Slack")
     demo.add_argument("--db", help="SQLite file for the event log (default: a new file in a temp folder)")
     postmortem = commands.add_parser("postmortem", help="write an incident's postmortem as Markdown")
@@ -67,8 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import setup_logging
+
+    try:
+        setup_logging()  # LOG_FORMAT, LOG_LEVEL; secrets never reach a line
+    except ConfigError as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin per run
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        return code
+    except BrokenPipeError:  # `incident-bot config check | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout at exit
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -83,7 +108,34 @@ def main(argv: list[str] | None = None) -> int:
         from bot.oncall_cli import run_oncall
 
         return run_oncall(args)
-    return _serve(args.host, args.port, args.threads, args.connection_limit, args.shutdown_timeout)
+    if args.command == "manifest":
+        return _manifest(args.socket_mode, args.url)
+    return _serve(
+        args.host,
+        args.port,
+        args.threads,
+        args.connection_limit,
+        args.shutdown_timeout,
+        socket_mode=args.socket_mode,
+    )
+
+
+def _manifest(socket_mode: bool, url: str | None) -> int:
+    """Needs no credentials: the manifest comes from manifest.yml."""
+    from bot.slack.manifest import app_manifest, render_manifest
+
+    if socket_mode and url is not None:
+        print(
+            "incident-bot: note: --url is unused with --socket-mode (Slack needs no request URL)",
+            file=sys.stderr,
+        )
+    try:
+        manifest = app_manifest(socket_mode=socket_mode, url=url)
+    except ConfigError as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    sys.stdout.write(render_manifest(manifest))
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -265,15 +317,22 @@ def _db_history(migrate, current: str | None) -> int:
 
 
 def _serve(
-    host: str, port: int, threads: int, connection_limit: int = 1000, shutdown_timeout: float = 20.0
+    host: str,
+    port: int,
+    threads: int,
+    connection_limit: int = 1000,
+    shutdown_timeout: float = 20.0,
+    *,
+    socket_mode: bool = False,
 ) -> int:
     from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.server import Drain, build_bot, make_http_server
 
     try:
-        settings = load_settings()
+        settings = load_settings(socket_mode=socket_mode)
         bot = build_bot(settings)
     except (ConfigError, BoltError) as exc:
         print(f"incident-bot: {exc}", file=sys.stderr)
@@ -284,6 +343,16 @@ def _serve(
             file=sys.stderr,
         )
         return 1
+    if socket_mode:
+        try:
+            bot.start_socket_mode()
+        except SlackApiError as exc:
+            print(
+                f"incident-bot: Slack refused the Socket Mode connection: {exc.response.get('error')}",
+                file=sys.stderr,
+            )
+            bot.close()
+            return EXIT_CONFIG
     bot.start_heartbeat()
     server = make_http_server(bot.wsgi, host, port, threads, connection_limit)
     stop = threading.Event()
@@ -295,11 +364,20 @@ def _serve(
         stop.set()
         log.info("%s: taking no new requests; finishing those in flight", signal.Signals(signum).name)
         bot.stop_heartbeat_soon()
+        if bot.socket is not None:  # no new envelopes from now; those in hand are acked (Bot.close waits)
+            threading.Thread(target=bot.socket.close, name="socket-close", daemon=True).start()
         Drain(server).start(shutdown_timeout)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    log.info("serving Slack on http://%s:%s/slack/events", host, server.effective_port)
+    if socket_mode:
+        log.info(
+            "taking Slack's requests over Socket Mode; serving /healthz and the Alertmanager webhook on http://%s:%s",
+            host,
+            server.effective_port,
+        )
+    else:
+        log.info("serving Slack on http://%s:%s/slack/events", host, server.effective_port)
     try:
         server.run()
     except (OSError, ValueError):

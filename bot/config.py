@@ -30,26 +30,48 @@ class Settings:
     heartbeat_seconds: float = 5.0
     alertmanager_token: str | None = None
     oncall_feed_token: str | None = None  # ONCALL_FEED_TOKEN: the ICS feed is off without it
+    # Socket Mode: Slack's requests arrive over a WebSocket opened with the app-level token.
+    socket_mode: bool = False
+    app_token: str | None = None
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read settings from `env` (default: the process environment); raise ConfigError naming what is wrong."""
+def load_settings(env: Mapping[str, str] | None = None, *, socket_mode: bool = False) -> Settings:
+    """Read settings from `env` (default: the process environment); raise ConfigError naming what is wrong.
+    In Socket Mode the app-level token replaces the signing secret (nothing arrives over HTTP to verify)."""
     env = os.environ if env is None else env
-    missing = [name for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET") if not env.get(name)]
+    required = (
+        ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN") if socket_mode else ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    )
+    missing = [name for name in required if not env.get(name)]
     if missing:
         raise ConfigError(f"missing environment variable {' and '.join(missing)}")
+    if socket_mode:
+        check_app_token(env["SLACK_APP_TOKEN"])
     config_path = env.get("INCIDENT_BOT_CONFIG")
     file_settings = load_config_file(Path(config_path)) if config_path else {}
     api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     return Settings(
         bot_token=env["SLACK_BOT_TOKEN"],
-        signing_secret=env["SLACK_SIGNING_SECRET"],
+        signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         alertmanager_token=env.get("ALERTMANAGER_TOKEN") or None,
         oncall_feed_token=env.get("ONCALL_FEED_TOKEN") or None,
+        socket_mode=socket_mode,
+        app_token=env["SLACK_APP_TOKEN"] if socket_mode else None,
         **file_settings,
     )
+
+
+def check_app_token(token: str) -> None:
+    """Socket Mode connects with an app-level token, `xapp-...`; a bot or user token cannot open
+    the connection. The message names the token's kind, never the token."""
+    if not token.startswith("xapp-"):
+        kind = token.split("-", 1)[0] + "-" if token[:4] in ("xoxb", "xoxp") else "something else"
+        raise ConfigError(
+            "SLACK_APP_TOKEN must be an app-level token starting with xapp- (the app's Basic Information "
+            f"-> App-Level Tokens, with the connections:write scope), not {kind}"
+        )
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,9 @@ def run_oncall(args: argparse.Namespace) -> int:
     from bot.store.db import make_engine
     from bot.store.migrate import SchemaError, upgrade
     from bot.store.oncall_emails import OnCallEmailStore
+
+    for quiet in ("alembic", "bot.store.migrate"):  # a report command: the migration lines are noise here
+        logging.getLogger(quiet).setLevel(logging.WARNING)
 
     def fail(message: str) -> int:
         print(f"incident-bot: {message}", file=sys.stderr)

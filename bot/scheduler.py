@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import logs
 from bot.service import IncidentService
 from bot.sync_queue import SyncQueue
 
@@ -27,9 +28,11 @@ def heartbeat(
     that owes Slack work (new notices, or steps that failed earlier)."""
     if not service.hold_scheduler_lease(lease_ttl(interval_seconds)):
         return
-    service.run_schedule()
-    for number in service.incidents_owing_slack():
+    noticed = service.run_schedule()
+    owing = service.incidents_owing_slack()
+    for number in owing:
         queue.request(number)
+    log.debug("heartbeat: %s notice(s) recorded, %s incident(s) owe Slack work", len(noticed), len(owing))
 
 
 def start_heartbeat(
@@ -38,10 +41,11 @@ def start_heartbeat(
     """Run the heartbeat now and every interval. The scheduler holds no state of its own."""
 
     def beat() -> None:
-        try:
-            heartbeat(service, queue, interval_seconds)
-        except Exception:
-            log.exception("heartbeat failed; the next one retries")
+        with logs.bound(job_id=logs.new_id("heartbeat")):
+            try:
+                heartbeat(service, queue, interval_seconds)
+            except Exception:
+                log.exception("heartbeat failed; the next one retries")
 
     scheduler = BackgroundScheduler(
         timezone=UTC,

@@ -19,6 +19,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.trigger import trigger as Trigger
 
+from bot import logs
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
 from bot.oncall_feed import ONCALL_FEED_PREFIX, make_oncall_feed
@@ -31,6 +32,7 @@ from bot.slack.app import build_bolt_app
 from bot.slack.directory import SlackDirectory, make_directory_client
 from bot.slack.notifier import SlackNotifier, make_client
 from bot.slack.pacing import ChannelPacer
+from bot.slack.socket_mode import PING_INTERVAL, SocketModeConnection
 from bot.slack.template_check import check_templates
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
@@ -55,6 +57,8 @@ class Bot:
     wsgi: Callable
     listeners: TrackingExecutor
     scheduler: BackgroundScheduler | None = None
+    in_flight: RequestsInFlight | None = None
+    socket: SocketModeConnection | None = None
 
     def wait_idle(self, timeout: float) -> bool:
         """Until Bolt's listeners and the Slack syncs they queued have all finished."""
@@ -74,10 +78,25 @@ class Bot:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
 
+    def start_socket_mode(self, ping_interval: float = PING_INTERVAL) -> None:
+        """Connect out to Slack over Socket Mode with the app-level token (raises SlackApiError
+        if Slack refuses it)."""
+        if not self.settings.app_token:
+            raise ValueError("Socket Mode needs the app-level token (settings.app_token)")
+        self.socket = SocketModeConnection(
+            self.app,
+            self.settings.app_token,
+            self.in_flight or RequestsInFlight(),
+            ping_interval=ping_interval,
+        )
+        self.socket.connect()
+
     def close(self) -> None:
         """Stop cleanly (after the HTTP server has drained): no new heartbeat, listener work in
         flight finishes, each Slack sync finishes the step in progress and leaves the rest owed,
         and the scheduler lease is given up so another replica takes over at its next heartbeat."""
+        if self.socket is not None:  # first: no new Slack requests, the ones in hand acked
+            self.socket.close()
         self.stop_heartbeat()
         self.listeners.shutdown(wait=True)
         self.service.stopping.set()
@@ -90,6 +109,9 @@ class Bot:
 
 
 def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool = True) -> Bot:
+    logs.redact_values(
+        settings.bot_token, settings.signing_secret, settings.alertmanager_token, settings.app_token
+    )
     renderer = Renderer(settings.template_dir)
     messages = Messages(renderer, settings.policy)
     check_templates(messages, clock())
@@ -122,8 +144,10 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     feed = make_oncall_feed(
         settings.policy.oncall, emails, NameStore(store.engine), settings.oncall_feed_token, clock
     )
-    wsgi = make_wsgi_app(app, store, alerts, in_flight, oncall_feed=feed)
-    return Bot(settings, store, service, queue, app, wsgi, listeners)
+    wsgi = make_wsgi_app(
+        app, store, alerts, in_flight, slack_events=not settings.socket_mode, oncall_feed=feed
+    )
+    return Bot(settings, store, service, queue, app, wsgi, listeners, in_flight=in_flight)
 
 
 def make_wsgi_app(
@@ -131,11 +155,16 @@ def make_wsgi_app(
     store: EventStore,
     alerts: Callable | None = None,
     in_flight: RequestsInFlight | None = None,
+    *,
+    slack_events: bool = True,
     oncall_feed: Callable | None = None,
 ) -> Callable:
+    """`slack_events=False` (Socket Mode): Slack's requests come over the WebSocket, and with no
+    signing secret there is nothing to verify one arriving over HTTP with, so /slack/events is 404."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     counting = in_flight or RequestsInFlight()
 
+    @logs.per_request
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(store, start_response)
@@ -143,6 +172,8 @@ def make_wsgi_app(
             return alerts(environ, start_response)
         if oncall_feed is not None and str(environ.get("PATH_INFO", "")).startswith(ONCALL_FEED_PREFIX):
             return oncall_feed(environ, start_response)
+        if not slack_events:
+            return _not_found(start_response)
         if not _plausible_timestamp(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")):
             return _refuse_unsigned(start_response)
         with counting:  # Bolt answers the whole request inside this call
@@ -164,6 +195,12 @@ def _plausible_timestamp(value: str | None) -> bool:
 def _refuse_unsigned(start_response: Callable) -> Iterable[bytes]:
     body = b"invalid request"
     start_response("401 Unauthorized", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _not_found(start_response: Callable) -> Iterable[bytes]:
+    body = b"not found"
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 
 

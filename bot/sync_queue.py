@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from bot import logs
 from bot.core.state import IncidentState
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,12 @@ class RequestsInFlight:
             self._changed_at = self._clock()
             if self._count == 0:
                 self._lock.notify_all()
+
+    @property
+    def count(self) -> int:
+        """Requests being answered right now."""
+        with self._lock:
+            return self._count
 
     def wait_quiet(self, max_wait: float) -> None:
         """Until it is quiet, or `max_wait` seconds at most."""
@@ -96,12 +104,13 @@ class SyncQueue:
         while True:
             with self._lock:
                 afters = self._afters.pop(incident, [])
-            state = self._sync_once(incident)
-            for after in afters:
-                try:
-                    after(state)
-                except Exception:
-                    log.exception("INC-%s: follow-up after sync failed", incident)
+            with logs.bound(incident=incident, job_id=logs.new_id("sync")):
+                state = self._sync_once(incident)
+                for after in afters:
+                    try:
+                        after(state)
+                    except Exception:
+                        log.exception("INC-%s: follow-up after sync failed", incident)
             with self._lock:
                 if incident in self._again:
                     self._again.discard(incident)
@@ -132,7 +141,8 @@ class SyncQueue:
 
 class TrackingExecutor(ThreadPoolExecutor):
     """A thread pool that can tell when all the work given to it has finished; Bolt runs
-    listeners on it, so shutdown (and tests) can wait for in-flight listeners."""
+    listeners on it, so shutdown (and tests) can wait for in-flight listeners. Work runs in a copy
+    of the submitter's context, so what a request does after its ack is logged under its id."""
 
     def __init__(self, max_workers: int, thread_name_prefix: str = "") -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
@@ -143,7 +153,7 @@ class TrackingExecutor(ThreadPoolExecutor):
         with self._idle:
             self._pending += 1
         try:
-            future = super().submit(fn, *args, **kwargs)
+            future = super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
         except BaseException:
             self._done(None)
             raise

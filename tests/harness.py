@@ -11,6 +11,7 @@ from bot.core.policy import DEFAULT_SEVERITIES, Policy, SeverityLevel
 from bot.local_slack import HttpReply, LocalSlack
 from bot.server import Bot, ServerThread, build_bot
 from tests.interaction_sender import InteractionSender
+from tests.socket_mode_server import SocketModeSender, SocketModeServer
 
 ALICE, BOB, CAROL, ONCALL = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0ONCALL1"
 SYNC_TIMEOUT = 30
@@ -43,6 +44,7 @@ class Harness:
     sender: InteractionSender
     general: str
     announcements: str
+    socket: SocketModeServer | None = None  # Slack's side of Socket Mode, when the bot runs in it
 
     def command(self, text: str, user: str = ALICE, channel: str | None = None, **kw) -> HttpReply:
         """Send `/incident text` as Slack would, from `channel` (default #general)."""
@@ -71,6 +73,8 @@ class Harness:
     def close(self) -> None:
         self.server.stop()
         self.bot.close()
+        if self.socket is not None:
+            self.socket.stop()
         self.slack.stop()
 
 
@@ -80,25 +84,40 @@ def start_harness(
     policy: Policy | None = None,
     posts_per_second: float = 50.0,
     clock=None,
+    socket_mode: bool = False,
+    *,
+    bot_token: str | None = None,
+    signing_secret: str | None = None,
+    alert_token: str = ALERT_TOKEN,
 ) -> Harness:
-    """The bot on the wall clock, or on `clock` (a tests.clock.DrivenClock) when given."""
-    slack = LocalSlack(scopes=scopes).start()
+    """The bot on the wall clock, or on `clock` (a tests.clock.DrivenClock) when given; the
+    credentials are made up unless given. With `socket_mode`, Slack's requests reach it as Socket
+    Mode envelopes over a WebSocket it opens (and `sender` sends them so), and it has no signing
+    secret."""
+    slack = LocalSlack(scopes=scopes, **({"token": bot_token} if bot_token else {})).start()
     for user, name in ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (ONCALL, "oncall")):
         slack.add_user(user, name)
     general = slack.add_channel("general", members=[ALICE, BOB, CAROL])
     announcements = slack.add_channel("incidents", members=[ALICE, BOB])
     slack.add_channel("alerts-triage", members=[ALICE])
-    secret = secrets.token_hex(16)
+    secret = "" if socket_mode else (signing_secret or secrets.token_hex(16))
+    socket = SocketModeServer(slack) if socket_mode else None
     settings = Settings(
         bot_token=slack.token,
         signing_secret=secret,
+        socket_mode=socket_mode,
+        app_token=slack.app_token if socket_mode else None,
         database_url=database_url,
         slack_api_url=slack.base_url,
         policy=policy or team_policy(),
         posts_per_second=posts_per_second,
-        alertmanager_token=ALERT_TOKEN,
+        alertmanager_token=alert_token,
     )
     bot = build_bot(settings) if clock is None else build_bot(settings, clock=clock)
     server = ServerThread(bot.wsgi).start()
     sender = InteractionSender(f"{server.url}/slack/events", secret)
-    return Harness(slack, bot, server, sender, general, announcements)
+    if socket is not None:
+        bot.start_socket_mode()
+        socket.wait_connections(1)
+        sender = SocketModeSender(socket)
+    return Harness(slack, bot, server, sender, general, announcements, socket)

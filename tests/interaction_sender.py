@@ -26,6 +26,32 @@ class InteractionSender(SlackRequestSender):
         block_id: str = "summary.actions",
     ) -> HttpReply:
         """A button press (value) or a static select choice (selected), as `payload=` JSON."""
+        return self.interaction(
+            self.block_action_payload(
+                action_id,
+                user_id=user_id,
+                channel_id=channel_id,
+                message_ts=message_ts,
+                value=value,
+                selected=selected,
+                response_url=response_url,
+                block_id=block_id,
+            )
+        )
+
+    def block_action_payload(
+        self,
+        action_id: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        value: str | None = None,
+        selected: str | None = None,
+        response_url: str = "https://hooks.slack.com/actions/T0001/1/x",
+        block_id: str = "summary.actions",
+    ) -> dict:
+        """The `block_actions` payload of a button press or a static select choice."""
         if selected is not None:
             action = {
                 "type": "static_select",
@@ -43,7 +69,7 @@ class InteractionSender(SlackRequestSender):
                 "text": {"type": "plain_text", "text": action_id, "emoji": True},
                 "action_ts": f"{time.time():.6f}",
             }
-        payload = {
+        return {
             **self._interaction_envelope("block_actions", user_id),
             "container": {
                 "type": "message",
@@ -58,11 +84,14 @@ class InteractionSender(SlackRequestSender):
             "actions": [action],
             "is_enterprise_install": False,
         }
-        return self.interaction(payload)
 
     def view_submission(self, view: dict, values: dict[str, dict], *, user_id: str) -> HttpReply:
         """Submit an opened `view` (as views.open returned it) with state `values`:
         {block_id: {action_id: element state}}."""
+        return self.interaction(self.view_submission_payload(view, values, user_id=user_id))
+
+    def view_submission_payload(self, view: dict, values: dict[str, dict], *, user_id: str) -> dict:
+        """The `view_submission` payload of an opened `view` submitted with state `values`."""
         submitted = {
             **view,
             "state": {"values": values},
@@ -72,13 +101,12 @@ class InteractionSender(SlackRequestSender):
             "app_id": "A0INCIDENT",
             "bot_id": "B0001",
         }
-        payload = {
+        return {
             **self._interaction_envelope("view_submission", user_id),
             "view": submitted,
             "response_urls": [],
             "is_enterprise_install": False,
         }
-        return self.interaction(payload)
 
     def _interaction_envelope(self, kind: str, user_id: str) -> dict:
         """The fields every interaction payload carries, in Slack's shape."""
@@ -103,7 +131,15 @@ class InteractionSender(SlackRequestSender):
 
     def event(self, event: dict, *, event_id: str, retry_num: int | None = None) -> HttpReply:
         """An Events API delivery (JSON body); a retry carries X-Slack-Retry-Num and -Reason."""
-        payload = {
+        payload = self.event_payload(event, event_id=event_id)
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(json.dumps(payload).encode(), "application/json", headers=headers)
+
+    def event_payload(self, event: dict, *, event_id: str) -> dict:
+        """The `event_callback` body Slack delivers for `event`."""
+        return {
             "token": "legacy-verification-token",
             "team_id": self.team_id,
             "api_app_id": "A0INCIDENT",
@@ -122,7 +158,3 @@ class InteractionSender(SlackRequestSender):
             ],
             "is_ext_shared_channel": False,
         }
-        headers = {}
-        if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return self.post(json.dumps(payload).encode(), "application/json", headers=headers)

@@ -313,3 +313,21 @@ def test_python_m_bot_config_check_runs_as_a_process(tmp_path):
     assert ran.stderr.splitlines() == [
         f"{bad}:2: sevrities: unknown key 'sevrities' (did you mean 'severities'?)"
     ]
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """`incident-bot config check FILE | head -1`: the summary meets a closed pipe (here `| true`, which reads nothing); the command
+    still exits 0, with no traceback."""
+    good = tmp_path / "good.yml"
+    good.write_text("default_severity: sev2\n")
+    ran = subprocess.run(
+        f"'{sys.executable}' -m bot config check '{good}' | true; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert (ran.returncode, ran.stderr) == (0, "")

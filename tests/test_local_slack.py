@@ -32,8 +32,11 @@ SLACK_SPECS = Path(__file__).resolve().parent / "slack_specs"
 SPEC_SLICE = SLACK_SPECS / "web_api_openapi_slice.json"
 FULL_SPEC = Path(__file__).resolve().parents[2] / "shared/slack/web_api_openapi_v2.json"
 # Methods that post-date the 2020 OpenAPI spec (Slack's external upload flow, which replaced
-# files.upload): the spec cannot vouch for them, so all their parameters are METHOD_PARAM_EXTRAS.
-METHODS_AFTER_SPEC = frozenset({"files.getUploadURLExternal", "files.completeUploadExternal"})
+# files.upload, and Socket Mode's apps.connections.open): the spec cannot vouch for them, so all
+# their parameters are METHOD_PARAM_EXTRAS.
+METHODS_AFTER_SPEC = frozenset(
+    {"files.getUploadURLExternal", "files.completeUploadExternal", "apps.connections.open"}
+)
 
 
 @pytest.fixture
@@ -1193,3 +1196,40 @@ def fake_dm():
     with LocalSlack() as fake:
         fake.add_user("U0DMUSER1", "dmuser")
         yield fake, WebClient(token=fake.token, base_url=fake.base_url)
+
+
+class _Links:
+    def __init__(self) -> None:
+        self.issued = 0
+
+    def new_url(self) -> str:
+        self.issued += 1
+        return f"ws://127.0.0.1:1/link/?ticket={self.issued}"
+
+
+def test_apps_connections_open_takes_only_the_app_token_with_connections_write() -> None:
+    """Socket Mode's URL comes from the app-level token; the bot token there, the app token
+    anywhere else, an app token without connections:write, or no Socket Mode server, all fail."""
+    with LocalSlack() as server:
+        bot = WebClient(token=server.token, base_url=server.base_url)
+        with pytest.raises(SlackApiError) as off:
+            bot.apps_connections_open(app_token=server.app_token)
+        assert off.value.response["error"] == "socket_mode_not_enabled"
+        links = _Links()
+        server.socket_mode = links
+        assert (
+            bot.apps_connections_open(app_token=server.app_token)["url"] == "ws://127.0.0.1:1/link/?ticket=1"
+        )
+        for token, method in ((server.token, "apps.connections.open"), (server.app_token, "auth.test")):
+            with pytest.raises(SlackApiError) as wrong:
+                WebClient(token=token, base_url=server.base_url).api_call(method)
+            assert wrong.value.response["error"] == "not_allowed_token_type"
+        with pytest.raises(SlackApiError) as unknown:
+            bot.apps_connections_open(app_token="xapp-1-A0OTHER-1-nope")
+        assert unknown.value.response["error"] == "invalid_auth"
+    with LocalSlack(app_scopes=["authorizations:read"]) as server:
+        server.socket_mode = _Links()
+        with pytest.raises(SlackApiError) as scope:
+            WebClient(base_url=server.base_url).apps_connections_open(app_token=server.app_token)
+        assert scope.value.response["error"] == "missing_scope"
+        assert scope.value.response["needed"] == "connections:write"

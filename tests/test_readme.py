@@ -45,7 +45,7 @@ def test_python_m_bot_and_every_environment_variable_are_documented():
     """`python -m bot`, and every environment variable the bot reads."""
     assert "python -m bot" in README
     source = "".join(p.read_text() for p in (Path(__file__).resolve().parents[1] / "bot").rglob("*.py"))
-    variables = set(re.findall(r"\"((?:SLACK|DATABASE|INCIDENT_BOT)_[A-Z_]+)\"", source))
+    variables = set(re.findall(r"\"((?:SLACK|DATABASE|INCIDENT_BOT|LOG)_[A-Z_]+)\"", source))
     assert variables >= {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "SLACK_API_URL"}
     for name in variables:
         assert f"`{name}`" in README, name

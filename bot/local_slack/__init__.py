@@ -71,6 +71,11 @@ Documented choices where Slack is ambiguous or the stand-in is stricter:
   from a small extension table.
 * Retired methods (:data:`RETIRED_METHODS`, e.g. files.upload) answer ``method_deprecated`` before
   any authentication or body parsing, as Slack does for methods it has switched off.
+* Socket Mode: apps.connections.open takes only the app-level token (``app_token``, ``xapp-...``)
+  and needs ``connections:write`` among ``app_scopes``; the bot token there, or the app token on
+  any other method, is ``not_allowed_token_type``. It answers ``{"url": ...}`` from the Socket
+  Mode server attached as ``socket_mode`` (the tests' WebSocket server on loopback); with none
+  attached, ``socket_mode_not_enabled`` (a name the stand-in chose: Socket Mode is off for the app).
 * A bug inside the stand-in answers HTTP 500 ``local_slack_bug`` with the exception, rather than
   dropping the connection.
 """

@@ -22,10 +22,18 @@ class SlackError(Exception):
     """A Slack-level error: becomes ``{"ok": false, "error": ...}``."""
 
     def __init__(
-        self, error: str, *, status: int = 200, retry_after: int | None = None, **extra: Any
+        self,
+        error: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        echo_headers: bool = False,
+        **extra: Any,
     ) -> None:
         super().__init__(error)
         self.error, self.status, self.retry_after, self.extra = error, status, retry_after, extra
+        # Answer as a broken proxy in front of Slack might: text that repeats the request's headers.
+        self.echo_headers = echo_headers
 
     def reply(self) -> Reply:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}

@@ -62,7 +62,32 @@ class SlackRequestSender:
         secret: str | None = None,
     ) -> HttpReply:
         """A slash command, its fields in the order and encoding Slack uses."""
-        fields = [
+        fields = self.slash_command_fields(
+            text,
+            user_id=user_id,
+            user_name=user_name,
+            channel_id=channel_id,
+            channel_name=channel_name,
+            response_url=response_url,
+            command=command,
+        )
+        body = urlencode(fields).encode()
+        return self.post(body, "application/x-www-form-urlencoded", timestamp=timestamp, secret=secret)
+
+    def slash_command_fields(
+        self,
+        text: str,
+        *,
+        user_id: str,
+        user_name: str = "",
+        channel_id: str = "C0GENERAL1",
+        channel_name: str = "general",
+        response_url: str = "https://hooks.slack.com/commands/T0001/1/x",
+        command: str = "/incident",
+    ) -> list[tuple[str, str]]:
+        """A slash command's fields in Slack's order (form-encoded over HTTP, a JSON object in a
+        Socket Mode envelope)."""
+        return [
             ("token", "legacy-verification-token"),
             ("team_id", self.team_id),
             ("team_domain", "example"),
@@ -77,8 +102,6 @@ class SlackRequestSender:
             ("response_url", response_url),
             ("trigger_id", self.trigger_id()),
         ]
-        body = urlencode(fields).encode()
-        return self.post(body, "application/x-www-form-urlencoded", timestamp=timestamp, secret=secret)
 
     def trigger_id(self) -> str:
         """A fresh trigger id, shaped like Slack's: `<issued unix seconds>.<n>.<hex>`."""

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from bot.local_slack.errors import Reply, SlackError, error_messages, invalid_arguments
 from bot.local_slack.files import FileUploads, Upload
 from bot.local_slack.validation import (
+    APP_TOKEN_METHODS,
     DEFAULT_SCOPES,
     METHOD_PARAMS,
     METHOD_SCOPES,
@@ -30,7 +31,7 @@ from bot.local_slack.validation import (
     check_params,
     check_response_payload,
 )
-from bot.local_slack.web_api import WebApi
+from bot.local_slack.web_api import SocketModeEndpoint, WebApi
 from bot.local_slack.workspace import Channel, User
 
 RESPONSE_URL_MAX_USES = 5
@@ -53,13 +54,16 @@ class _Failure:
     error: str | None
     retry_after: int | None
     remaining: int
+    echo_headers: bool = False
 
     def to_error(self) -> SlackError:
         default = (
             "ratelimited" if self.status == 429 else "internal_error" if self.status >= 500 else "fatal_error"
         )
         retry_after = self.retry_after or 1 if self.status == 429 else self.retry_after
-        return SlackError(self.error or default, status=self.status, retry_after=retry_after)
+        return SlackError(
+            self.error or default, status=self.status, retry_after=retry_after, echo_headers=self.echo_headers
+        )
 
 
 def _decode_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
@@ -82,6 +86,16 @@ def _decode_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
     if mime in ("", "application/x-www-form-urlencoded"):
         return dict(parse_qsl(text, keep_blank_values=True)), False
     raise SlackError("invalid_form_data", **error_messages(f"unsupported content type '{mime}'"))
+
+
+def _echo(status: int, method: str, headers: HTTPMessage) -> Reply:
+    """The request's headers, credentials first (as proxies' error pages often show them)."""
+    ordered = sorted(headers.items(), key=lambda item: item[0].lower() != "authorization")
+    lines = [
+        f"Proxy error {status}. {name}: {value}" if i == 0 else f"{name}: {value}"
+        for i, (name, value) in enumerate(ordered)
+    ]
+    return Reply(status, {}, text="\n".join(lines + [f"(POST /api/{method})"]))
 
 
 class _Server(ThreadingHTTPServer):
@@ -137,9 +151,16 @@ class LocalSlack(WebApi, FileUploads):
         bot_user_id: str = "UBOT0001",
         team_id: str = "T0001",
         post_rate_per_channel: float | None = None,
+        app_token: str = "xapp-1-A0FAKE-1-fake",
+        app_scopes: Iterable[str] = ("connections:write",),
     ) -> None:
         self.token = token
         self.scopes = frozenset(scopes)
+        self.app_token = app_token
+        self.app_scopes = frozenset(app_scopes)
+        # Where apps.connections.open gets its WebSocket URLs: a Socket Mode server the tests
+        # attach (tests/socket_mode_server.py); without one the app has Socket Mode off.
+        self.socket_mode: SocketModeEndpoint | None = None
         self.latency = latency
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id.removeprefix("U")
@@ -216,15 +237,18 @@ class LocalSlack(WebApi, FileUploads):
         status: int = 200,
         retry_after: int | None = None,
         times: int = 1,
+        echo_headers: bool = False,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail (queued in order)."""
+        """Make the next ``times`` calls of ``method`` fail (queued in order). With
+        ``echo_headers``, the answer is not Slack's JSON but text repeating the request's headers,
+        as a misbehaving proxy in front of Slack might send (give a ``status``, say 400)."""
         if method not in METHOD_PARAMS:
             raise ValueError(f"unknown method {method!r}")
         if times < 1 or not 200 <= status <= 599:
             raise ValueError("times must be >= 1 and status an HTTP status")
         with self._lock:
             queue = self._failures.setdefault(method, deque())
-            queue.append(_Failure(status, error, retry_after, times))
+            queue.append(_Failure(status, error, retry_after, times, echo_headers))
 
     def response_url(self, key: str = "") -> str:
         """A fresh Slack-like response URL on this server."""
@@ -270,7 +294,7 @@ class LocalSlack(WebApi, FileUploads):
                     token = token or body_params.get("token")
                 reply = self._dispatch(verb, method, params, token)
             except SlackError as exc:
-                reply = exc.reply()
+                reply = exc.reply() if not exc.echo_headers else _echo(exc.status, method, headers)
             except Exception as exc:  # a bug in the stand-in: answer loudly rather than drop the connection
                 reply = Reply(500, {"ok": False, "error": "local_slack_bug", "detail": repr(exc)})
             error = reply.body.get("error")
@@ -291,16 +315,30 @@ class LocalSlack(WebApi, FileUploads):
             raise SlackError("method_not_allowed", status=405)
         if not token:
             raise SlackError("not_authed")
-        if token != self.token:
-            raise SlackError("invalid_auth")
+        self._check_token(method, token)
         check_params(method, params)
         if params.get("team_id", self.team_id) != self.team_id:
             invalid_arguments(f"team_id '{params['team_id']}' is not the token's team")
-        self._check_scope(METHOD_SCOPES[method])
+        if method in APP_TOKEN_METHODS:
+            if not METHOD_SCOPES[method] & self.app_scopes:
+                needed, provided = ",".join(sorted(METHOD_SCOPES[method])), ",".join(sorted(self.app_scopes))
+                raise SlackError("missing_scope", needed=needed, provided=provided)
+        else:
+            self._check_scope(METHOD_SCOPES[method])
         handler: Callable[[dict[str, Any]], dict[str, Any]] = getattr(
             self, "_api_" + method.replace(".", "_")
         )
         return Reply(200, {"ok": True, **handler(params)})
+
+    def _check_token(self, method: str, token: str) -> None:
+        """The app-level token opens Socket Mode connections and nothing else; the bot token
+        cannot open them."""
+        wanted = self.app_token if method in APP_TOKEN_METHODS else self.token
+        if token == wanted:
+            return
+        if token in (self.token, self.app_token):
+            raise SlackError("not_allowed_token_type")
+        raise SlackError("invalid_auth")
 
     def _handle_response_url(self, verb: str, path: str, body: bytes) -> Reply:
         if verb != "POST":

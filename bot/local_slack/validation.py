@@ -66,9 +66,15 @@ METHOD_PARAM_EXTRAS |= {
         "token team_id files channel_id channels initial_comment thread_ts"
     ),
 }
+# apps.connections.open (Socket Mode: a WebSocket URL for an app-level token) post-dates the spec too;
+# its only argument is the token, which slack_sdk sends in the Authorization header.
+METHOD_PARAM_EXTRAS["apps.connections.open"] = _names("token team_id")
 METHOD_PARAMS = {
     method: METHOD_PARAMS.get(method, frozenset()) | extras for method, extras in METHOD_PARAM_EXTRAS.items()
 }
+# Methods called with the app-level token (xapp-...) rather than the bot token; each needs one of
+# its METHOD_SCOPES among the app token's scopes.
+APP_TOKEN_METHODS: frozenset[str] = frozenset({"apps.connections.open"})
 # Methods Slack has switched off; calling one answers {"ok": false, "error": "method_deprecated"}.
 RETIRED_METHODS: dict[str, str] = {
     "files.upload": "retired by Slack; use files.getUploadURLExternal + files.completeUploadExternal",
@@ -95,6 +101,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations.replies": frozenset({"channels:history", "groups:history"}),
     "files.getUploadURLExternal": frozenset({"files:write"}),
     "files.completeUploadExternal": frozenset({"files:write"}),
+    "apps.connections.open": frozenset({"connections:write"}),
 }
 # method -> (scope needed for a public channel, scope needed for a private one)
 CHANNEL_TYPE_SCOPES: dict[str, tuple[str, str]] = {

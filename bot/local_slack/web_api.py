@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from bot.local_slack.errors import SlackError, invalid_arguments
 from bot.local_slack.validation import (
@@ -35,6 +35,12 @@ MAX_LIMIT = 999
 _TRIGGER_ID = re.compile(r"(\d+)\.(\d+)\.([0-9a-f]+)")
 
 
+class SocketModeEndpoint(Protocol):
+    def new_url(self) -> str:
+        """A fresh WebSocket URL for one Socket Mode connection (``ws://127.0.0.1:PORT/...``)."""
+        ...
+
+
 class WebApi(Workspace):
     """auth, conversations, chat, pins, users and views methods, and the JSON shapes they answer with."""
 
@@ -44,6 +50,7 @@ class WebApi(Workspace):
     _views: list[dict[str, Any]]
     _used_triggers: set[str]
     _view_seq: int
+    socket_mode: SocketModeEndpoint | None
 
     def views(self) -> list[dict[str, Any]]:
         """Deep copies of the views opened by views.open, in order, as the API returned them."""
@@ -300,6 +307,11 @@ class WebApi(Workspace):
             if candidate.email and candidate.email.lower() == email:
                 return self._api_users_info({"user": candidate.id})
         raise SlackError("users_not_found")
+
+    def _api_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_mode is None:
+            raise SlackError("socket_mode_not_enabled")
+        return {"url": self.socket_mode.new_url()}
 
     def _api_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._users.get(require(params, "user", "user_not_found"))

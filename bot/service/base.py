@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot import logs
 from bot.core import events as ev
 from bot.core.errors import ConcurrencyConflict, UserError
 from bot.core.events import Event, NewEvent
@@ -125,6 +126,7 @@ class ServiceBase:
         """Load, decide on the current state, append. Writers to one incident in this process take
         turns (so they never race); if another process appended first, wait a little, reload and
         decide again. Returns the state after appending, or None when nothing was decided."""
+        logs.bind(incident=number)  # the rest of this request or job is about it
         with self.writing(number):
             for attempt in range(MAX_CONFLICT_RETRIES):
                 state = self.state_of(number)

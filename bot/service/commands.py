@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import logs
 from bot.core import forms
 from bot.core.buttons import decide_press
 from bot.core.commands import Command, parse_command
@@ -50,6 +51,7 @@ class Commands(Reads):
                 return Outcome(self.messages.action_list(items, "", mine=True, hidden=hidden))
         number = routed.incident
         assert number is not None
+        logs.bind(incident=number)
         if routed.route is Route.CHANGE:
             return self._change(number, command, actor, now, viewer=(actor, channel_id))
         state = self.state_of(number)
@@ -75,6 +77,7 @@ class Commands(Reads):
             already = reply("already_declared", key=f"INC-{dup.incident}")
             return Outcome(self.messages.reply(already), dup.incident)
         state.number = event.incident  # the store gave it its number
+        logs.bind(incident=state.number)
         answer = reply(
             "declared",
             key=state.key,
@@ -129,6 +132,7 @@ class Commands(Reads):
     ) -> Outcome:
         """A button or select on the summary (in `channel_id`): the same decisions as the slash
         commands, and the same rule for private incidents."""
+        logs.bind(incident=number)
         state = self.state_of(number)
         self.refuse_unless_visible(state, actor, channel_id)
         pressed = decide_press(state, action, actor, self.policy, value)

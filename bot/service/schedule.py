@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot import logs
 from bot.core.events import SCHEDULE_TYPES
 from bot.core.schedule import decide_notices, next_due_at
 from bot.core.state import replay
@@ -45,8 +46,9 @@ class Schedule(ServiceBase):
         touched = []
         for number in sorted(due):
             # Decided again on the full log: what is written is decided on the whole truth.
-            if self._append_decided(number, lambda state: decide_notices(state, self.policy, now)):
-                touched.append(number)
+            with logs.bound(incident=number):
+                if self._append_decided(number, lambda state: decide_notices(state, self.policy, now)):
+                    touched.append(number)
         return touched
 
     def refresh_schedule(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 
+from bot import logs
 from bot.core.errors import FormErrors, UserError
 from bot.core.forms import FIRST_FIELD
 from bot.core.replies import reply
@@ -70,6 +71,7 @@ def build_bolt_app(
         token_verification_enabled=verify_token,
         listener_executor=pool,
     )
+    app.use(tag_request)
     report = error_handler(service.messages)
     app.error(report)
     later = Later(pool, report)
@@ -78,6 +80,14 @@ def build_bolt_app(
     register_views(app, service, queue)
     register_reactions(app, service, later)
     return app
+
+
+def tag_request(body: dict[str, Any], next_: Callable[[], None]) -> None:
+    """Bolt middleware: what the bot logs about a Slack request carries Slack's own id for it (an
+    event's id, else the trigger id), so a line can be matched with what the person did."""
+    slack_id = body.get("event_id") or body.get("trigger_id")
+    logs.begin(request_id=slack_id or logs.current().get("request_id") or logs.new_id("slack"))
+    next_()
 
 
 ErrorHandler = Callable[[Exception, dict[str, Any], Respond | None], BoltResponse | None]

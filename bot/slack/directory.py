@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, ServerErrorRetryHandler
 
 from bot.core.errors import NamesUnavailable
+from bot.slack.web_client import LoggedWebClient
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ DEFAULT_RETRY_AFTER = 30.0
 
 def make_directory_client(token: str, base_url: str) -> WebClient:
     """Retries a dropped connection or a 5xx once; a 429 comes straight back (see above)."""
-    return WebClient(
+    return LoggedWebClient(
         token=token,
         base_url=base_url,
         timeout=10,

@@ -29,6 +29,7 @@ from bot.render.renderer import clip
 from bot.render.views import Messages
 from bot.slack.naming import channel_name_for
 from bot.slack.pacing import ChannelPacer
+from bot.slack.web_client import LoggedWebClient
 from bot.store.names import NameStore
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,9 @@ EXTRA_SCOPES = {"commands", "chat:write.public", "reactions:read"}
 
 
 def make_client(token: str, base_url: str, *, max_retries: int = 3) -> WebClient:
-    """A WebClient that waits out 429s per Retry-After and retries 5xx and dropped connections."""
-    return WebClient(
+    """A WebClient that waits out 429s per Retry-After and retries 5xx and dropped connections, and
+    logs each call (method, latency, error)."""
+    return LoggedWebClient(
         token=token,
         base_url=base_url,
         timeout=15,
