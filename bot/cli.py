@@ -11,6 +11,7 @@ import threading
 
 from bot.config import load_settings
 from bot.core.errors import ConfigError
+from bot.oncall_cli import add_oncall_parser
 
 EXIT_CONFIG = 2
 
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="upgrade: migrate DATABASE_URL to this code's schema; current: its revision; "
         "history: the migrations this code knows",
     )
+    add_oncall_parser(commands)
     return parser
 
 
@@ -102,6 +104,10 @@ def _run(args: argparse.Namespace) -> int:
         return _db(args.action)
     if args.command == "config":
         return _config_check(args.file)
+    if args.command == "oncall":
+        from bot.oncall_cli import run_oncall
+
+        return run_oncall(args)
     if args.command == "manifest":
         return _manifest(args.socket_mode, args.url)
     return _serve(

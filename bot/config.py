@@ -29,6 +29,7 @@ class Settings:
     posts_per_second: float = 1.0
     heartbeat_seconds: float = 5.0
     alertmanager_token: str | None = None
+    oncall_feed_token: str | None = None  # ONCALL_FEED_TOKEN: the ICS feed is off without it
     # Socket Mode: Slack's requests arrive over a WebSocket opened with the app-level token.
     socket_mode: bool = False
     app_token: str | None = None
@@ -55,6 +56,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, socket_mode: bool = F
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         alertmanager_token=env.get("ALERTMANAGER_TOKEN") or None,
+        oncall_feed_token=env.get("ONCALL_FEED_TOKEN") or None,
         socket_mode=socket_mode,
         app_token=env["SLACK_APP_TOKEN"] if socket_mode else None,
         **file_settings,

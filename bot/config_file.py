@@ -54,6 +54,8 @@ class Located:
 
     data: object
     lines: dict[Path_, int] = field(default_factory=dict)
+    # Scalars YAML 1.1 read as sexagesimal numbers (unquoted `19:00` is the int 1140), as written.
+    sexagesimal: dict[Path_, str] = field(default_factory=dict)
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """The line of `path`, or of its nearest ancestor written in the file (a key left out)."""
@@ -74,8 +76,9 @@ def parse_yaml(text: str) -> Located:
         if node is None:
             return Located({}, {(): 1})
         lines: dict[Path_, int] = {(): node.start_mark.line + 1}
-        _index(loader, node, (), lines, set())
-        return Located(loader.construct_document(node), lines)
+        sexagesimal: dict[Path_, str] = {}
+        _index(loader, node, (), lines, set(), sexagesimal)
+        return Located(loader.construct_document(node), lines, sexagesimal)
     finally:
         loader.dispose()
 
@@ -84,8 +87,15 @@ _MERGE = "tag:yaml.org,2002:merge"
 
 
 def _index(
-    loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: dict[Path_, int], active: set[int]
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: Path_,
+    lines: dict[Path_, int],
+    active: set[int],
+    sexagesimal: dict[Path_, str] | None = None,
 ) -> None:
+    if sexagesimal is not None and isinstance(node, yaml.ScalarNode) and ":" in str(node.value):
+        sexagesimal[path] = str(node.value)  # the parser reads it only where it wanted text
     if id(node) in active:  # an alias to a node that contains it: YAML allows the cycle
         return
     active.add(id(node))
@@ -105,16 +115,16 @@ def _index(
                 )
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
-            _index(loader, value_node, (*path, key), lines, active)
+            _index(loader, value_node, (*path, key), lines, active, sexagesimal)
         for source in merged:  # keys written here win over merged ones, and earlier merges over later
             inherited: dict[Path_, int] = {}
-            _index(loader, source, path, inherited, active)
+            _index(loader, source, path, inherited, active, sexagesimal)
             for key_path, line in inherited.items():
                 lines.setdefault(key_path, line)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines[(*path, index)] = item.start_mark.line + 1
-            _index(loader, item, (*path, index), lines, active)
+            _index(loader, item, (*path, index), lines, active, sexagesimal)
     active.discard(id(node))
 
 
@@ -124,10 +134,17 @@ def _index(
 class Context:
     """What a section's parser may use: the sections parsed before it, and the file's folder."""
 
-    def __init__(self, base_dir: Path | None) -> None:
+    def __init__(self, base_dir: Path | None, raw: Mapping[Any, Any] | None = None) -> None:
         self.base_dir = base_dir
         self.values: dict[str, Any] = {}
         self.written: set[str] = set()
+        # The whole file as written, for a section that reads a key of another (severities' `page`).
+        self.raw: Mapping[Any, Any] = raw or {}
+        self.located: Located | None = None
+
+    def written_as(self, path: Path_) -> str | None:
+        """How the file wrote a scalar that YAML 1.1 read as a sexagesimal number (`19:00`)."""
+        return self.located.sexagesimal.get(path) if self.located is not None else None
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -216,7 +233,8 @@ def check_mapping(
     for key in raw:
         if str(key) not in by_key:
             errors.append(where(unknown_key((), str(key), by_key)))
-    context = Context(base_dir)
+    context = Context(base_dir, raw)
+    context.located = located
     failed: set[str] = set()
     for section in sections:
         if failed & set(section.needs):

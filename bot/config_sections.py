@@ -24,6 +24,8 @@ from bot.config_file import (
     positive_number,
     text,
 )
+from bot.config_oncall import SECTIONS as ONCALL_SECTIONS
+from bot.config_oncall import SERVICE_ONCALL_KEYS, SEVERITY_ONCALL_KEYS
 from bot.core.policy import DEFAULT_SEVERITIES, AlertPolicy, Policy, Schedule, SeverityLevel
 from bot.core.text import slug
 
@@ -87,7 +89,7 @@ def _severities(raw: object, ctx: Context) -> tuple[SeverityLevel, ...]:
         if lowered in [level.name for level in levels]:
             raise Problem(here, f"{lowered} is named twice (severity names ignore case)")
         spec = mapping({} if spec is None else spec, here, "description and responders")
-        only_keys(spec, SEVERITY_KEYS, here)
+        only_keys(spec, (*SEVERITY_KEYS, *SEVERITY_ONCALL_KEYS), here)  # on-call keys: bot.config_oncall
         description = text(spec["description"], (*here, "description")) if "description" in spec else ""
         responders = spec.get("responders") or []
         if not isinstance(responders, list):
@@ -218,7 +220,9 @@ def _services(raw: object, ctx: Context) -> dict[str, float]:
         if slug(str(name)) != str(name):
             raise Problem(here, f"incidents record services slugged: write it as {slug(str(name))!r}")
         spec = mapping(spec, here, "availability: 99.9")
-        only_keys(spec, SERVICE_KEYS, here)
+        only_keys(spec, (*SERVICE_KEYS, *SERVICE_ONCALL_KEYS), here)  # on-call keys: bot.config_oncall
+        if "availability" not in spec and "escalation" in spec:
+            continue
         target = spec.get("availability")
         if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < 100:
             raise Problem((*here, "availability"), f"must be a percentage like 99.9, not {kind(target)}")
@@ -341,4 +345,5 @@ SECTIONS: tuple[Section, ...] = (
         _line,
         settings_field="heartbeat_seconds",
     ),
+    *ONCALL_SECTIONS,
 )

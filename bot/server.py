@@ -22,10 +22,12 @@ from waitress.trigger import trigger as Trigger
 from bot import logs
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
+from bot.oncall_feed import ONCALL_FEED_PREFIX, make_oncall_feed
 from bot.render.renderer import Renderer
 from bot.render.views import Messages
 from bot.scheduler import start_heartbeat
 from bot.service import Clock, IncidentService, utc_now
+from bot.service.oncall import look_up_emails
 from bot.slack.app import build_bolt_app
 from bot.slack.directory import SlackDirectory, make_directory_client
 from bot.slack.notifier import SlackNotifier, make_client
@@ -36,6 +38,7 @@ from bot.store.db import make_engine
 from bot.store.event_store import EventStore
 from bot.store.migrate import upgrade as upgrade_schema
 from bot.store.names import NameStore
+from bot.store.oncall_emails import OnCallEmailStore
 from bot.sync_queue import RequestsInFlight, SyncQueue, TrackingExecutor
 
 log = logging.getLogger(__name__)
@@ -134,7 +137,16 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
         listeners=listeners,
     )
     alerts = make_alert_handler(service, queue, settings.alertmanager_token, notifier.post_triage, listeners)
-    wsgi = make_wsgi_app(app, store, alerts, in_flight, slack_events=not settings.socket_mode)
+    # On-call: emails -> Slack user ids once at start (best effort), and the ICS feed.
+    emails = OnCallEmailStore(store.engine)
+    lookup = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
+    look_up_emails(settings.policy.oncall, lookup.user_id_for_email, emails, clock())
+    feed = make_oncall_feed(
+        settings.policy.oncall, emails, NameStore(store.engine), settings.oncall_feed_token, clock
+    )
+    wsgi = make_wsgi_app(
+        app, store, alerts, in_flight, slack_events=not settings.socket_mode, oncall_feed=feed
+    )
     return Bot(settings, store, service, queue, app, wsgi, listeners, in_flight=in_flight)
 
 
@@ -145,6 +157,7 @@ def make_wsgi_app(
     in_flight: RequestsInFlight | None = None,
     *,
     slack_events: bool = True,
+    oncall_feed: Callable | None = None,
 ) -> Callable:
     """`slack_events=False` (Socket Mode): Slack's requests come over the WebSocket, and with no
     signing secret there is nothing to verify one arriving over HTTP with, so /slack/events is 404."""
@@ -157,6 +170,8 @@ def make_wsgi_app(
             return _health(store, start_response)
         if environ.get("PATH_INFO") == ALERTMANAGER_PATH and alerts is not None:
             return alerts(environ, start_response)
+        if oncall_feed is not None and str(environ.get("PATH_INFO", "")).startswith(ONCALL_FEED_PREFIX):
+            return oncall_feed(environ, start_response)
         if not slack_events:
             return _not_found(start_response)
         if not _plausible_timestamp(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")):

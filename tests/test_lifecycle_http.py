@@ -249,8 +249,10 @@ def test_every_web_api_method_called_is_declared_with_its_scope(h):
     # (views.open and conversations.history are exercised in test_interactions_http.py, the
     # files.* upload flow in test_postmortem_http.py, conversations.list (adopting a channel a
     # dead try created) in test_adversarial_http.py, conversations.info (a channel linked in a
-    # note) in test_names_http.py)
+    # note) in test_names_http.py, users.lookupByEmail (on-call emails at start) in
+    # test_oncall_feed_http.py)
     elsewhere = {
+        "users.lookupByEmail",
         "auth.test",
         "conversations.list",
         "conversations.info",

@@ -57,6 +57,14 @@ def test_every_config_file_key_is_documented():
 
     for key in {s.key for s in SECTIONS} | {*SCHEDULE_KEYS, *ALERT_KEYS, *SEVERITY_KEYS, *SERVICE_KEYS}:
         assert re.search(rf"^\s*{key}:", README, re.MULTILINE), key
+    from bot import config_oncall as oc
+
+    on_call = (
+        *oc.SCHEDULE_ITEM_KEYS, *oc.LAYER_KEYS, *oc.ROTATION_KEYS, *oc.HOURS_KEYS, *oc.POLICY_KEYS,
+        *oc.LEVEL_KEYS, *oc.SEVERITY_ONCALL_KEYS, *oc.SERVICE_ONCALL_KEYS,
+    )  # fmt: skip
+    for key in on_call:
+        assert re.search(rf"^\s*(- )?{key}:", README, re.MULTILINE), key
 
 
 def test_ci_runs_the_readme_test_command():

@@ -17,6 +17,8 @@ Rules, in the order they are applied:
 * A later layer wins over an earlier one where both hold someone; where a later layer holds nobody, the
   earlier ones show through. An override wins over every layer; of two overrides, the later one wins.
   Where nothing holds the schedule, it is held by nobody (an empty `users`), and the bounds say how long.
+* A user named in `unreachable` (an email Slack does not know) holds nothing: their turns and
+  overrides are left out, so earlier layers show through or the schedule has a gap there.
 
 Local times that do not exist or exist twice (DST changes) are resolved one way everywhere:
 
@@ -31,7 +33,7 @@ Local times that do not exist or exist twice (DST changes) are resolved one way 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -421,13 +423,22 @@ def _paint(base: list[_Piece], top: Sequence[_Span]) -> list[_Piece]:
 
 
 def _final(
-    schedule: OnCallSchedule, overrides: Iterable[Override], start: datetime, end: datetime
+    schedule: OnCallSchedule,
+    overrides: Iterable[Override],
+    start: datetime,
+    end: datetime,
+    unreachable: Collection[str] = (),
 ) -> list[_Piece]:
     pieces: list[_Piece] = [(start, end, None)]
     for layer in schedule.layers:
-        pieces = _paint(pieces, _layer_spans(layer, start, end))
+        spans = _layer_spans(layer, start, end)
+        if unreachable:
+            spans = [span for span in spans if span[2] not in unreachable]
+        pieces = _paint(pieces, spans)
     slug = schedule.slug
     for override in overrides:
+        if override.user in unreachable:
+            continue
         if override.end > start and override.start < end and slug_for(override.schedule) == slug:
             span = (max(override.start, start), min(override.end, end), override.user)
             pieces = _paint(pieces, [span])
@@ -445,24 +456,30 @@ def _holders(holder: str | None) -> tuple[str, ...]:
 
 
 def shifts(
-    schedule: OnCallSchedule, overrides: Iterable[Override], start: datetime, end: datetime
+    schedule: OnCallSchedule,
+    overrides: Iterable[Override],
+    start: datetime,
+    end: datetime,
+    unreachable: Collection[str] = (),
 ) -> list[Shift]:
     """The final schedule from `start` to `end`: consecutive shifts, each a different holding from the
     one before (nobody is a holding too), covering the window exactly and clipped to it."""
     start, end = _utc(start, "start"), _utc(end, "end")
     if end <= start:
         raise ValueError("the window must end after it starts")
-    return [Shift(_holders(h), s, e) for s, e, h in _final(schedule, overrides, start, end)]
+    return [Shift(_holders(h), s, e) for s, e, h in _final(schedule, overrides, start, end, unreachable)]
 
 
-def on_call(schedule: OnCallSchedule, overrides: Iterable[Override], at: datetime) -> OnCall:
+def on_call(
+    schedule: OnCallSchedule, overrides: Iterable[Override], at: datetime, unreachable: Collection[str] = ()
+) -> OnCall:
     """Who holds `schedule` at `at`, and the bounds of that holding (of the gap, where nobody does)."""
     at = _utc(at, "at")
     overrides = tuple(overrides)
     back = ahead = timedelta(days=8)
     while True:
         lo, hi = at - back, at + ahead
-        piece = next(p for p in _final(schedule, overrides, lo, hi) if p[0] <= at < p[1])
+        piece = next(p for p in _final(schedule, overrides, lo, hi, unreachable) if p[0] <= at < p[1])
         open_back = piece[0] == lo and back < SEARCH_HORIZON
         open_ahead = piece[1] == hi and ahead < SEARCH_HORIZON
         if not (open_back or open_ahead):
@@ -476,25 +493,31 @@ def on_call(schedule: OnCallSchedule, overrides: Iterable[Override], at: datetim
     return OnCall(schedule.name, _holders(piece[2]), since, until)
 
 
-def next_on_call(schedule: OnCallSchedule, overrides: Iterable[Override], at: datetime) -> OnCall | None:
+def next_on_call(
+    schedule: OnCallSchedule, overrides: Iterable[Override], at: datetime, unreachable: Collection[str] = ()
+) -> OnCall | None:
     """The first holding by someone that starts after the one at `at` ends (None within the horizon)."""
     overrides = tuple(overrides)
-    now = on_call(schedule, overrides, at)
+    now = on_call(schedule, overrides, at, unreachable)
     if now.until is None:
         return None
     limit = _utc(at) + SEARCH_HORIZON
     begin, step = now.until, timedelta(days=8)
     while begin < limit:
         finish = min(begin + step, limit)
-        for s, _, holder in _final(schedule, overrides, begin, finish):
+        for s, _, holder in _final(schedule, overrides, begin, finish, unreachable):
             if holder is not None:
-                return on_call(schedule, overrides, s)
+                return on_call(schedule, overrides, s, unreachable)
         begin, step = finish, step * 4
     return None
 
 
 def coverage(
-    schedules: Iterable[OnCallSchedule], overrides: Iterable[Override], start: datetime, end: datetime
+    schedules: Iterable[OnCallSchedule],
+    overrides: Iterable[Override],
+    start: datetime,
+    end: datetime,
+    unreachable: Collection[str] = (),
 ) -> Coverage:
     """Gaps (nobody holds a schedule), people holding several schedules at once, and time on call per
     person, from `start` to `end`."""
@@ -502,7 +525,7 @@ def coverage(
     gaps: list[Gap] = []
     held: dict[str, list[tuple[datetime, datetime, str]]] = {}
     for schedule in schedules:
-        for shift in shifts(schedule, overrides, start, end):
+        for shift in shifts(schedule, overrides, start, end, unreachable):
             if not shift.users:
                 gaps.append(Gap(schedule.name, shift.start, shift.end))
             for user in shift.users:

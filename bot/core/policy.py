@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.core.oncall_config import OnCallConfig
+
 STATUSES = ("investigating", "identified", "monitoring", "mitigated", "resolved")
 UPDATE_STATUSES = ("investigating", "identified", "monitoring")
 ROLES = ("commander", "comms", "scribe")
@@ -71,6 +73,8 @@ class Policy:
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
     # Who may resolve or reopen: "commander" (the incident's current commander) or "anyone".
     resolve_by: str = "commander"
+    # Schedules, people and escalation policies (bot.core.oncall_config); empty unless configured.
+    oncall: OnCallConfig = field(default_factory=OnCallConfig)
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.severities]

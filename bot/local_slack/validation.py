@@ -46,6 +46,7 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
     ),
     "pins.add": _names("token channel timestamp"),
     "users.info": _names("token user include_locale"),
+    "users.lookupByEmail": _names("token email"),
     "views.open": _names("token trigger_id view"),
     "conversations.history": _names("token channel latest oldest inclusive limit cursor"),
     "conversations.replies": _names("token channel ts latest oldest inclusive limit cursor"),
@@ -94,6 +95,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "chat.postEphemeral": frozenset({"chat:write"}),
     "pins.add": frozenset({"pins:write"}),
     "users.info": frozenset({"users:read"}),
+    "users.lookupByEmail": frozenset({"users:read.email"}),
     "views.open": frozenset(),
     "conversations.history": frozenset({"channels:history", "groups:history"}),
     "conversations.replies": frozenset({"channels:history", "groups:history"}),
@@ -116,6 +118,7 @@ READ_METHODS: frozenset[str] = frozenset(
         "conversations.info",
         "conversations.list",
         "users.info",
+        "users.lookupByEmail",
         "conversations.history",
         "conversations.replies",
     }
@@ -123,7 +126,7 @@ READ_METHODS: frozenset[str] = frozenset(
 
 _STRING_PARAMS = _names(
     "channel name users topic text thread_ts ts timestamp user parse username icon_emoji icon_url"
-    " trigger_id cursor team_id filename alt_txt snippet_type channel_id channels initial_comment"
+    " trigger_id cursor team_id filename alt_txt snippet_type channel_id channels initial_comment email"
 )
 _BOOL_PARAMS = _names(
     "is_private include_locale include_num_members reply_broadcast mrkdwn unfurl_links"

@@ -300,6 +300,14 @@ class WebApi(Workspace):
         chan.pins.append(msg.ts)
         return {}
 
+    def _api_users_lookupByEmail(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 (Slack's name)
+        """As Slack: the user whose profile has this email (any case), else users_not_found."""
+        email = require(params, "email", "users_not_found").strip().lower()
+        for candidate in self._users.values():
+            if candidate.email and candidate.email.lower() == email:
+                return self._api_users_info({"user": candidate.id})
+        raise SlackError("users_not_found")
+
     def _api_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.socket_mode is None:
             raise SlackError("socket_mode_not_enabled")
@@ -322,6 +330,8 @@ class WebApi(Workspace):
             "real_name": user.real_name,
             "real_name_normalized": user.real_name,
         }
+        if user.email and "users:read.email" in self.scopes:
+            profile["email"] = user.email  # Slack shows emails only to apps with this scope
         return {"user": user_json | {"profile": profile}}
 
     def _channel_json(self, chan: Channel, *, num_members: bool = False) -> dict[str, Any]:

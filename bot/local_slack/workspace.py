@@ -67,6 +67,7 @@ class User:
     is_bot: bool
     real_name: str = ""  # the full name; the username when not given
     display_name: str = ""  # what Slack shows; may be empty (then Slack shows the real name)
+    email: str = ""  # the profile's email (users.lookupByEmail); none by default
 
 
 class Workspace:
@@ -90,6 +91,7 @@ class Workspace:
         is_bot: bool = False,
         real_name: str | None = None,
         display_name: str | None = None,
+        email: str = "",
     ) -> None:
         """Add (or replace) a user. As in Slack, `display_name` may be "" (none set); by default
         both names are the username."""
@@ -100,6 +102,7 @@ class Workspace:
                 is_bot,
                 real_name=name if real_name is None else real_name,
                 display_name=name if display_name is None else display_name,
+                email=email,
             )
 
     def add_channel(

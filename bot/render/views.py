@@ -136,6 +136,13 @@ class Messages:
     def metrics(self, metrics: Any) -> str:
         return self.renderer.text("metrics.mrkdwn.j2", m=metrics)
 
+    def oncall(self, report: Mapping[str, Any]) -> str:
+        """`incident-bot oncall`'s text from its --json report."""
+        return self.renderer.text("oncall.txt.j2", r=report)
+
+    def oncall_coverage(self, report: Mapping[str, Any], weeks: int) -> str:
+        return self.renderer.text("oncall_coverage.txt.j2", r=report, weeks=weeks)
+
     def triage(self, group: Any) -> str:
         return self.renderer.text("triage.mrkdwn.j2", group=group)
 
@@ -261,12 +268,38 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
         HeadView("INC-1", "", state.facts.severity, state.facts.status, None, None, now, hidden=True),
     ]
     messages.incident_list(heads, now)
+    messages.oncall(_SAMPLE_ONCALL)
+    messages.oncall_coverage(_SAMPLE_COVERAGE, 4)
     for event in events:
         if isinstance(event.payload, ev.NoticeDue):
             messages.notice(event, state)
         else:
             messages.timeline_entry(event, state)
     return outputs
+
+
+_SAMPLE_ONCALL: dict[str, Any] = {
+    "at": "2026-01-01T00:00:00Z",
+    "schedules": [
+        {"name": "Primary", "on_call": ["U0SAMPLE"], "since": "2025-12-29T09:00:00Z", "until": None},
+        {"name": "Secondary", "on_call": [], "since": None, "until": "2026-01-02T00:00:00Z"},
+    ],
+}
+_SAMPLE_COVERAGE: dict[str, Any] = {
+    "from": "2026-01-01T00:00:00Z",
+    "to": "2026-01-29T00:00:00Z",
+    "gaps": [{"schedule": "Primary", "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z"}],
+    "overlaps": [
+        {
+            "user": "U0SAMPLE",
+            "schedules": ["Primary", "Secondary"],
+            "start": "2026-01-01T00:00:00Z",
+            "end": "2026-01-01T01:00:00Z",
+        }
+    ],
+    "hours": {"U0SAMPLE": 1.5},
+    "unknown_emails": ["someone@example.com"],
+}
 
 
 def render_every_reply(messages: Messages) -> None:

@@ -61,6 +61,24 @@ class SlackDirectory:
         name = channel.get("name")
         return name if isinstance(name, str) and name else None
 
+    def user_id_for_email(self, email: str) -> str | None:
+        """users.lookupByEmail: the Slack user id with this email; None when Slack has none
+        (users_not_found). Anything else Slack answers is NamesUnavailable: the cache stays as it was."""
+        try:
+            response = self.client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            status = exc.response.status_code
+            if status == 429:
+                raise NamesUnavailable("ratelimited", retry_after=DEFAULT_RETRY_AFTER) from exc
+            raise NamesUnavailable(str(exc.response.get("error") or f"Slack answered {status}")) from exc
+        except OSError as exc:
+            raise NamesUnavailable(type(exc).__name__) from exc
+        user = response.get("user") or {}
+        user_id = user.get("id") if isinstance(user, dict) else None
+        return user_id if isinstance(user_id, str) and user_id else None
+
     def _call(self, name: str, method: Any, **params: str) -> dict[str, Any]:
         try:
             response = method(**params)

@@ -54,6 +54,7 @@ METHOD_SCOPES = {
     "conversations.list": ("channels:read", "groups:read"),
     "conversations.info": ("channels:read", "groups:read"),
     "users.info": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),  # on-call schedules may name people by email
     "auth.test": (),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
