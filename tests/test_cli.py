@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import pytest
 
 from bot.local_slack import LocalSlack
 from tests.events import N
+from tests.processes import Serve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,29 +80,14 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path):
             SLACK_API_URL=slack.base_url,
             DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
         )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
-            env=env,
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        serve = Serve(env)
         try:
-            port = None
-            deadline = time.monotonic() + 30
-            while port is None and time.monotonic() < deadline:
-                line = process.stderr.readline()
-                match = re.search(r"serving Slack on http://127\.0\.0\.1:(\d+)/slack/events", line)
-                port = int(match.group(1)) if match else None
-                assert line or process.poll() is None, "serve exited early"
-            assert port, "serve did not report its port"
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            with urllib.request.urlopen(f"{serve.url}/healthz", timeout=5) as response:
                 assert response.status == 200
                 assert json.loads(response.read()) == {"ok": True, "database": "ok"}
             assert [c.method for c in slack.calls()] == ["auth.test"]
         finally:
-            process.send_signal(signal.SIGTERM)
-            code = process.wait(timeout=20)
+            code = serve.terminate(timeout=20)
         assert code == 0
 
 

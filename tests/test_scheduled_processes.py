@@ -6,11 +6,7 @@ database, and the leases between them, are tested on a driven clock in test_sche
 from __future__ import annotations
 
 import os
-import re
 import secrets
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,6 +20,7 @@ from bot.store.db import make_engine
 from bot.store.event_store import EventStore
 from tests.events import data_of
 from tests.harness import ALICE, BOB, wait_for
+from tests.processes import Serve
 
 ROOT = Path(__file__).resolve().parents[1]
 CADENCE = 2.0
@@ -38,59 +35,6 @@ updates:
   ack_timeout: off
   postmortem_after: off
 """
-
-
-class Serve:
-    """One `incident-bot serve` process on a free loopback port."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
-            env=env,
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.started_at = time.time()
-        self.stderr: list[str] = []
-        self.port = self._read_port()
-
-    def _keep(self) -> None:
-        for line in self.process.stderr:
-            self.stderr.append(line)
-
-    def terminate(self, timeout: float = 30) -> int:
-        """SIGTERM, then its exit status once it has stopped (all its output read)."""
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout)
-        self._drain.join(5)
-        return code
-
-    def _read_port(self) -> int:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stderr.readline()
-            if not line and self.process.poll() is not None:
-                raise AssertionError("serve exited early")
-            match = re.search(r"serving Slack on http://127\.0\.0\.1:(\d+)/", line)
-            if match:
-                # Keep draining stderr so the process never blocks on a full pipe.
-                self._drain = threading.Thread(target=self._keep, daemon=True)
-                self._drain.start()
-                return int(match.group(1))
-        raise AssertionError("serve did not report its port")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture

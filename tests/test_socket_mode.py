@@ -3,10 +3,6 @@ on the strict local Slack, and Slack's side sends it envelopes shaped like Slack
 
 from __future__ import annotations
 
-import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -19,8 +15,9 @@ from bot.render import ids
 from bot.server import EVENTS_PATH, HEALTH_PATH
 from tests.events import data_of
 from tests.harness import ALICE, BOB, CAROL, start_harness
+from tests.processes import Serve
 from tests.socket_mode_server import SocketModeServer
-from tests.test_cli import ROOT, clean_env, run_cli
+from tests.test_cli import clean_env, run_cli
 from tests.test_interactions_http import reaction
 from tests.test_manifest import manifest_bot_scopes
 
@@ -293,30 +290,14 @@ def test_serve_socket_mode_runs_without_a_signing_secret_and_closes_its_socket_o
             SLACK_API_URL=slack.base_url,
             DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
         )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--socket-mode", "--host", "127.0.0.1", "--port", "0"],
-            env=env,
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        serve = Serve(env, "--socket-mode")
         try:
-            port = None
-            deadline = time.monotonic() + 30
-            while port is None and time.monotonic() < deadline:
-                line = process.stderr.readline()
-                match = re.search(r"Socket Mode; serving /healthz .* on http://127\.0\.0\.1:(\d+)", line)
-                port = int(match.group(1)) if match else None
-                assert line or process.poll() is None, "serve exited early"
-            assert port, "serve did not report its port"
             socket.wait_connections(1)
-            assert get(f"http://127.0.0.1:{port}{HEALTH_PATH}") == 200
-            assert get(f"http://127.0.0.1:{port}{EVENTS_PATH}") == 404
+            assert get(f"{serve.url}{HEALTH_PATH}") == 200
+            assert get(f"{serve.url}{EVENTS_PATH}") == 404
             assert [c.method for c in slack.calls()] == ["auth.test", "apps.connections.open"]
         finally:
-            process.send_signal(signal.SIGTERM)
-            code = process.wait(timeout=20)
-            process.stderr.close()
+            code = serve.terminate(timeout=20)
         assert code == 0
         socket.wait_closed(0)
         socket.stop()
