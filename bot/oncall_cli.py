@@ -42,6 +42,7 @@ def run_oncall(args: argparse.Namespace) -> int:
     from bot.store.db import make_engine
     from bot.store.migrate import SchemaError, upgrade
     from bot.store.oncall_emails import OnCallEmailStore
+    from bot.store.oncall_events import OnCallEventStore
 
     for quiet in ("alembic", "bot.store.migrate"):  # a report command: the migration lines are noise here
         logging.getLogger(quiet).setLevel(logging.WARNING)
@@ -67,7 +68,7 @@ def run_oncall(args: argparse.Namespace) -> int:
     engine = make_engine(database_url)
     try:
         upgrade(engine)
-        reads = OnCallReads.from_store(config, OnCallEmailStore(engine))
+        reads = OnCallReads.from_store(config, OnCallEmailStore(engine), OnCallEventStore(engine))
     except SchemaError as exc:
         return fail(str(exc))
     finally:

@@ -25,6 +25,7 @@ from bot.core.oncall_config import OnCallConfig
 from bot.service.oncall import OnCallReads
 from bot.store.names import NameStore
 from bot.store.oncall_emails import OnCallEmailStore
+from bot.store.oncall_events import OnCallEventStore
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def make_oncall_feed(
         if not hmac.compare_digest(given.encode(), token.encode()):
             return _reply(start_response, "401 Unauthorized", b"a missing or wrong token\n")
         name = environ.get("PATH_INFO", "")[len(ONCALL_FEED_PREFIX) :]
-        reads = OnCallReads.from_store(config, emails)
+        reads = OnCallReads.from_store(config, emails, OnCallEventStore(emails.engine))
         schedule = reads.schedule(name[: -len(".ics")]) if name.endswith(".ics") else None
         if schedule is None or schedule.slug != name[: -len(".ics")]:
             return _reply(start_response, "404 Not Found", b"no such on-call schedule\n")

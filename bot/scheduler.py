@@ -29,6 +29,10 @@ def heartbeat(
     if not service.hold_scheduler_lease(lease_ttl(interval_seconds)):
         return
     noticed = service.run_schedule()
+    try:
+        service.run_oncall()  # handoffs and user groups; a failure here must not stop incidents' work
+    except Exception:
+        log.exception("on-call handoffs failed; the next heartbeat retries")
     owing = service.incidents_owing_slack()
     for number in owing:
         queue.request(number)

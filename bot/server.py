@@ -31,6 +31,7 @@ from bot.service.oncall import look_up_emails
 from bot.slack.app import build_bolt_app
 from bot.slack.directory import SlackDirectory, make_directory_client
 from bot.slack.notifier import SlackNotifier, make_client
+from bot.slack.oncall_notifier import OnCallSlackNotifier
 from bot.slack.pacing import ChannelPacer
 from bot.slack.socket_mode import PING_INTERVAL, SocketModeConnection
 from bot.slack.template_check import check_templates
@@ -123,7 +124,10 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     )
     service = IncidentService(store, settings.policy, messages, clock, slack=notifier)
     # Names for readers outside Slack (users.info, conversations.info); see bot/service/names.py.
-    service.directory = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
+    directory = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
+    service.directory = directory
+    service.time_zones = directory  # /incident oncall shows times in the reader's zone
+    service.oncall_slack = OnCallSlackNotifier(client, notifier.pacer)  # handoffs and user groups
     in_flight = RequestsInFlight()
     queue = SyncQueue(service.sync_slack, acks_first=in_flight)
     listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")

@@ -250,9 +250,13 @@ def test_every_web_api_method_called_is_declared_with_its_scope(h):
     # files.* upload flow in test_postmortem_http.py, conversations.list (adopting a channel a
     # dead try created) in test_adversarial_http.py, conversations.info (a channel linked in a
     # note) in test_names_http.py, users.lookupByEmail (on-call emails at start) in
-    # test_oncall_feed_http.py)
+    # test_oncall_feed_http.py, the usergroups.* methods (a schedule's user group) in
+    # test_oncall_slack_http.py)
     elsewhere = {
         "users.lookupByEmail",
+        "usergroups.users.update",
+        "usergroups.disable",
+        "usergroups.enable",
         "auth.test",
         "conversations.list",
         "conversations.info",

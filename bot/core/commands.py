@@ -32,13 +32,15 @@ USAGE = {
     "postmortem": "/incident postmortem [INC-N] [summary|root-cause|went-well|went-wrong|lessons <text>]",
     "action": "/incident action [INC-N] add <text> [@owner] [due YYYY-MM-DD] | done <n> | list [mine]",
     "metrics": "/incident metrics [30d]",
+    "oncall": "/incident oncall [schedule] | override <schedule> <@user> <2h | until 2026-12-02 09:00>"
+    " | override remove <id> | take <schedule> [2h | until 2026-12-02 09:00]",
     "help": "/incident help",
 }
 SECTIONS = ("summary", "root-cause", "went-well", "went-wrong", "lessons")
 VERBS = tuple(USAGE)
 # Commands that act on one incident: taken from the channel, or named as INC-N.
 # Commands about no one incident; every other verb acts on one, taken from the channel or INC-N.
-NO_INCIDENT_VERBS = ("declare", "list", "help", "metrics")
+NO_INCIDENT_VERBS = ("declare", "list", "help", "metrics", "oncall")
 INCIDENT_VERBS = frozenset(VERBS) - set(NO_INCIDENT_VERBS)
 
 _INCIDENT_REF = re.compile(r"^inc-([0-9]{1,9})$", re.IGNORECASE)
@@ -253,7 +255,42 @@ def _parse_service(verb: str, incident: int | None, rest: str, severities: tuple
     return Command(verb=verb, incident=incident, text=name)
 
 
+_UNTIL_OR_DURATION = re.compile(r"(?:^|\s)(until\s+.*|[0-9]+(?:\.[0-9]+)?[a-z]+)$", re.IGNORECASE)
+
+
+def _parse_oncall(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    """`oncall [schedule]`, `oncall override <schedule> <@user> <end>`, `oncall override remove <id>`,
+    `oncall take <schedule> [end]`. A schedule's name may hold spaces; `text` is the schedule, `due`
+    the end as typed (read later, in the reader's zone), `item` an override's id."""
+    head, tail = _first_word(rest)
+    sub = head.lower()
+    if sub == "override":
+        word, after = _first_word(tail)
+        if word.lower() == "remove":
+            if not re.fullmatch(r"[0-9]{1,9}", after):
+                raise UserError(reply("oncall_override_id_missing"), usage=usage_for(verb))
+            return Command(verb=verb, sub="remove", item=int(after))
+        mention = re.search(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", tail)
+        if mention is None:
+            raise UserError(reply("mention_one_person"), usage=usage_for(verb))
+        schedule, end = tail[: mention.start()].strip(), tail[mention.end() :].strip()
+        if not schedule:
+            raise UserError(reply("oncall_schedule_missing"), usage=usage_for(verb))
+        if not end:
+            raise UserError(reply("oncall_end_missing"), usage=usage_for(verb))
+        return Command(verb=verb, sub="override", text=schedule, user=mention.group(1), due=end)
+    if sub == "take":
+        match = _UNTIL_OR_DURATION.search(tail)
+        taken_until: str | None = match.group(1) if match else None
+        schedule = tail[: match.start()].strip() if match else tail
+        if not schedule:
+            raise UserError(reply("oncall_schedule_missing"), usage=usage_for(verb))
+        return Command(verb=verb, sub="take", text=schedule, due=taken_until)
+    return Command(verb=verb, sub="show", text=" ".join(rest.split()))
+
+
 _PARSERS: dict[str, Parser] = {
+    "oncall": _parse_oncall,
     "service": _parse_service,
     "postmortem": _parse_postmortem,
     "action": _parse_action,

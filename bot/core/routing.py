@@ -16,6 +16,7 @@ class Route(StrEnum):
     LIST = "list"
     DECLARE = "declare"
     METRICS = "metrics"
+    ONCALL = "oncall"  # who is on call, overrides: about schedules, no incident
     MY_ACTIONS = "my_actions"  # `action list mine` outside an incident channel: across incidents
     STATUS = "status"
     ACTION_LIST = "action_list"  # one incident's items (`mine` inside its channel: yours only)

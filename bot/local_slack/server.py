@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from bot.local_slack.errors import Reply, SlackError, error_messages, invalid_arguments
 from bot.local_slack.files import FileUploads, Upload
+from bot.local_slack.usergroups import Usergroup, Usergroups
 from bot.local_slack.validation import (
     APP_TOKEN_METHODS,
     DEFAULT_SCOPES,
@@ -139,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-class LocalSlack(WebApi, FileUploads):
+class LocalSlack(WebApi, FileUploads, Usergroups):
     """Strict in-process Slack Web API; see the package docstring."""
 
     def __init__(
@@ -169,6 +170,7 @@ class LocalSlack(WebApi, FileUploads):
         self.post_rate_per_channel = post_rate_per_channel
         self._lock = threading.RLock()
         self._users: dict[str, User] = {}
+        self._usergroups: dict[str, Usergroup] = {}
         self._channels: dict[str, Channel] = {}
         self._calls: list[Call] = []
         self._failures: dict[str, deque[_Failure]] = {}

@@ -47,6 +47,9 @@ METHOD_PARAMS: dict[str, frozenset[str]] = {
     "pins.add": _names("token channel timestamp"),
     "users.info": _names("token user include_locale"),
     "users.lookupByEmail": _names("token email"),
+    "usergroups.users.update": _names("token usergroup users include_count"),
+    "usergroups.disable": _names("token usergroup include_count"),
+    "usergroups.enable": _names("token usergroup include_count"),
     "views.open": _names("token trigger_id view"),
     "conversations.history": _names("token channel latest oldest inclusive limit cursor"),
     "conversations.replies": _names("token channel ts latest oldest inclusive limit cursor"),
@@ -96,6 +99,9 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "pins.add": frozenset({"pins:write"}),
     "users.info": frozenset({"users:read"}),
     "users.lookupByEmail": frozenset({"users:read.email"}),
+    "usergroups.users.update": frozenset({"usergroups:write"}),
+    "usergroups.disable": frozenset({"usergroups:write"}),
+    "usergroups.enable": frozenset({"usergroups:write"}),
     "views.open": frozenset(),
     "conversations.history": frozenset({"channels:history", "groups:history"}),
     "conversations.replies": frozenset({"channels:history", "groups:history"}),
@@ -127,10 +133,11 @@ READ_METHODS: frozenset[str] = frozenset(
 _STRING_PARAMS = _names(
     "channel name users topic text thread_ts ts timestamp user parse username icon_emoji icon_url"
     " trigger_id cursor team_id filename alt_txt snippet_type channel_id channels initial_comment email"
+    " usergroup"
 )
 _BOOL_PARAMS = _names(
     "is_private include_locale include_num_members reply_broadcast mrkdwn unfurl_links"
-    " unfurl_media link_names inclusive"
+    " unfurl_media link_names inclusive include_count"
 )
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000

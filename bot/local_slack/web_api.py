@@ -14,8 +14,10 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.local_slack.errors import SlackError, invalid_arguments
 from bot.local_slack.validation import (
@@ -324,6 +326,10 @@ class WebApi(Workspace):
             "real_name": user.real_name,
         }
         user_json |= {"deleted": False, "is_bot": user.is_bot}
+        if user.tz:  # as Slack: the zone's name, a label and the offset from UTC now, in seconds
+            offset = datetime.now(ZoneInfo(user.tz)).utcoffset() or timedelta(0)
+            label = datetime.now(ZoneInfo(user.tz)).tzname() or user.tz
+            user_json |= {"tz": user.tz, "tz_label": label, "tz_offset": int(offset.total_seconds())}
         profile = {
             "display_name": user.display_name,
             "display_name_normalized": user.display_name,

@@ -68,6 +68,7 @@ class User:
     real_name: str = ""  # the full name; the username when not given
     display_name: str = ""  # what Slack shows; may be empty (then Slack shows the real name)
     email: str = ""  # the profile's email (users.lookupByEmail); none by default
+    tz: str = ""  # the IANA zone users.info gives as `tz`; none by default (Slack gives none for bots)
 
 
 class Workspace:
@@ -92,6 +93,7 @@ class Workspace:
         real_name: str | None = None,
         display_name: str | None = None,
         email: str = "",
+        tz: str = "",
     ) -> None:
         """Add (or replace) a user. As in Slack, `display_name` may be "" (none set); by default
         both names are the username."""
@@ -103,6 +105,7 @@ class Workspace:
                 real_name=name if real_name is None else real_name,
                 display_name=name if display_name is None else display_name,
                 email=email,
+                tz=tz,
             )
 
     def add_channel(

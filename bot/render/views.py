@@ -140,6 +140,14 @@ class Messages:
         """`incident-bot oncall`'s text from its --json report."""
         return self.renderer.text("oncall.txt.j2", r=report)
 
+    def oncall_now(self, view: Mapping[str, Any]) -> str:
+        """`/incident oncall`: who holds each schedule, next, overrides and handoffs (reader's zone)."""
+        return self.renderer.text("oncall_now.mrkdwn.j2", v=view)
+
+    def oncall_handoff(self, view: Mapping[str, Any]) -> str:
+        """A handoff: who is on call now, and the open incidents they inherit."""
+        return self.renderer.text("oncall_handoff.mrkdwn.j2", v=view)
+
     def oncall_coverage(self, report: Mapping[str, Any], weeks: int) -> str:
         return self.renderer.text("oncall_coverage.txt.j2", r=report, weeks=weeks)
 
@@ -270,6 +278,8 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
     messages.incident_list(heads, now)
     messages.oncall(_SAMPLE_ONCALL)
     messages.oncall_coverage(_SAMPLE_COVERAGE, 4)
+    messages.oncall_now(_SAMPLE_ONCALL_NOW)
+    messages.oncall_handoff(_SAMPLE_HANDOFF)
     for event in events:
         if isinstance(event.payload, ev.NoticeDue):
             messages.notice(event, state)
@@ -284,6 +294,43 @@ _SAMPLE_ONCALL: dict[str, Any] = {
         {"name": "Primary", "on_call": ["U0SAMPLE"], "since": "2025-12-29T09:00:00Z", "until": None},
         {"name": "Secondary", "on_call": [], "since": None, "until": "2026-01-02T00:00:00Z"},
     ],
+}
+_SAMPLE_ONCALL_NOW: dict[str, Any] = {
+    "schedules": [
+        {
+            "name": "Sample & <check>",
+            "users": ["U0SAMPLE"],
+            "since": "Mon 30 Nov 09:00",
+            "until": "Mon 7 Dec 09:00",
+            "next": {"users": ["U0SAMPLE"], "since": "Mon 7 Dec 09:00"},
+            "overrides": [
+                {"id": 7, "user": "U0SAMPLE", "start": "x", "end": "y", "by": "U0SAMPLE", "at": "z"}
+            ],
+            "handoffs": [{"users": ["U0SAMPLE"], "at": "Mon 30 Nov 09:00"}],
+        },
+        {
+            "name": "Gap",
+            "users": [],
+            "since": "a",
+            "until": "b",
+            "next": None,
+            "overrides": [],
+            "handoffs": [],
+        },
+    ],
+    "zone": "Europe/Berlin",
+    "from_slack": True,
+}
+_SAMPLE_HANDOFF: dict[str, Any] = {
+    "schedule": "Sample & <check>",
+    "users": ["U0SAMPLE"],
+    "since": "2026-01-01 09:00 UTC",
+    "until": "2026-01-08 09:00 UTC",
+    "direct": True,
+    "incidents": [
+        {"key": "INC-0", "title": "Sample & <check>", "severity": "sev1", "channel_id": "C0SAMPLE"}
+    ],
+    "private": 1,
 }
 _SAMPLE_COVERAGE: dict[str, Any] = {
     "from": "2026-01-01T00:00:00Z",

@@ -6,11 +6,12 @@ from __future__ import annotations
 from bot.service.alert_intake import AlertIntake, AlertOutcome
 from bot.service.base import Clock, Outcome, SlackPort, utc_now
 from bot.service.commands import Commands
+from bot.service.oncall_handoffs import OnCallHandoffs
 from bot.service.schedule import Schedule
 from bot.service.slack_sync import SlackSync
 
 
-class IncidentService(Commands, AlertIntake, SlackSync, Schedule):
+class IncidentService(Commands, AlertIntake, SlackSync, Schedule, OnCallHandoffs):
     """Every use case over one store, policy, set of templates and clock."""
 
 

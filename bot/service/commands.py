@@ -20,6 +20,7 @@ from bot.core.routing import Route, route
 from bot.core.schedule import next_due_at
 from bot.core.state import IncidentState, replay
 from bot.service.base import Outcome
+from bot.service.oncall_commands import OnCallCommands
 from bot.service.reads import Reads, item_rows
 from bot.slack.naming import channel_name_for
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 Viewer = tuple[str, str | None]  # who acts, and the channel they act from
 
 
-class Commands(Reads):
+class Commands(Reads, OnCallCommands):
     # Slash commands -----------------------------------------------------------------------
 
     def handle_command(self, text: str, actor: str, channel_id: str | None) -> Outcome:
@@ -46,6 +47,8 @@ class Commands(Reads):
             case Route.METRICS:
                 since = now - timedelta(days=command.days or 30)
                 return Outcome(self.messages.metrics(self.metrics(since, now)))
+            case Route.ONCALL:
+                return self.oncall_command(command, actor, now)
             case Route.MY_ACTIONS:
                 items, hidden = self.open_items_of(actor, now)
                 return Outcome(self.messages.action_list(items, "", mine=True, hidden=hidden))

@@ -18,7 +18,9 @@ from bot.core import oncall
 from bot.core.errors import NamesUnavailable
 from bot.core.oncall import OnCallSchedule, Override, Shift
 from bot.core.oncall_config import OnCallConfig
+from bot.core.oncall_events import replay
 from bot.store.oncall_emails import EmailLookups, OnCallEmailStore
+from bot.store.oncall_events import OnCallEventStore
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +40,21 @@ class OnCallReads:
 
     config: OnCallConfig
     lookups: EmailLookups = EmailLookups({}, frozenset())
-    overrides: tuple[Override, ...] = ()  # none yet: overrides arrive with the Slack commands
+    overrides: tuple[Override, ...] = ()  # in force: added with /incident oncall and not removed
 
     @classmethod
-    def from_store(cls, config: OnCallConfig, emails: OnCallEmailStore | None) -> OnCallReads:
-        if emails is None or not config.emails():
-            return cls(config)
-        return cls(config, emails.lookups(config.emails()))
+    def from_store(
+        cls,
+        config: OnCallConfig,
+        emails: OnCallEmailStore | None,
+        stream: OnCallEventStore | None = None,
+    ) -> OnCallReads:
+        """The config as the email cache and the on-call stream (overrides) say it stands."""
+        lookups = EmailLookups({}, frozenset())
+        if emails is not None and config.emails():
+            lookups = emails.lookups(config.emails())
+        overrides = replay(stream.load()).active_overrides() if stream is not None else ()
+        return cls(config, lookups, overrides)
 
     @property
     def unreachable(self) -> frozenset[str]:

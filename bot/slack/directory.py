@@ -54,6 +54,12 @@ class SlackDirectory:
                 return name.strip()
         return None
 
+    def user_time_zone(self, user_id: str) -> str | None:
+        """The person's IANA time zone (users.info `tz`); None when Slack gives none."""
+        user = self._call("users.info", self.client.users_info, user=user_id).get("user") or {}
+        zone = user.get("tz")
+        return zone if isinstance(zone, str) and zone else None
+
     def channel_name(self, channel_id: str) -> str | None:
         """The channel's name (without `#`); None when the bot cannot see it."""
         channel = self._call("conversations.info", self.client.conversations_info, channel=channel_id)

@@ -55,6 +55,10 @@ METHOD_SCOPES = {
     "conversations.info": ("channels:read", "groups:read"),
     "users.info": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),  # on-call schedules may name people by email
+    # A schedule's `usergroup:` kept equal to who is on call (emptied: disabled, refilled: enabled).
+    "usergroups.users.update": ("usergroups:write",),
+    "usergroups.disable": ("usergroups:write",),
+    "usergroups.enable": ("usergroups:write",),
     "auth.test": (),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
