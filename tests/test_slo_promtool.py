@@ -225,34 +225,26 @@ def test_a_total_outage_fires_each_pair_within_its_detection_time(
         (alerts[(duration(long * scale), duration(short * scale))], long * scale * burn * budget)
         for _, long, short, burn in TABLE
     ]
-    healthy = int(3 * 86400 * scale / interval) + 10
-    after = int(max(detect for _, detect in pairs) / interval) + 3
+    healthy = int(3 * 86400 * scale / interval) + 10  # the longest window, full of good requests
+    after = int(max(detect for _, detect in pairs) / interval) + 2
     steps = {"200": [100.0] * healthy + [0.0] * after, "500": [0.0] * healthy + [100.0] * after}
-    tests = []
-    for k in range(after + 1):
-        at = (healthy + k) * interval
+    checks = []
+    for k in range(after + 1):  # every evaluation from the outage's start until all pairs fired
         firing = [alert for alert, detect in pairs if k * interval >= detect]
-        if k * interval >= max(detect for _, detect in pairs) + interval and k < after:
-            continue  # all have fired; checked at the end
-        tests.append(
+        checks.append(
             {
-                "interval": duration(interval),
-                "input_series": input_series(METRIC, steps),
-                "alert_rule_test": [
-                    {
-                        "eval_time": duration(at),
-                        "alertname": "SLOErrorBudgetBurn",
-                        "exp_alerts": expected(firing),
-                    }
-                ],
+                "eval_time": duration((healthy + k) * interval),
+                "alertname": "SLOErrorBudgetBurn",
+                "exp_alerts": expected(firing),
             }
         )
-    # one test group evaluates every time in it: merge them so the series are evaluated once
-    merged = tests[0]
-    merged["alert_rule_test"] = [t["alert_rule_test"][0] for t in tests]
-    for _, detect in pairs:
-        assert detect <= after * interval  # the run is long enough to see each pair fire
-    promtool_test(promtool, tmp_path, rules, interval, [merged])
+    assert not checks[0]["exp_alerts"] and len(checks[-1]["exp_alerts"]) == 4
+    test = {
+        "interval": duration(interval),
+        "input_series": input_series(METRIC, steps),
+        "alert_rule_test": checks,
+    }
+    promtool_test(promtool, tmp_path, rules, interval, [test])
 
 
 @pytest.mark.parametrize(("config", "slo", "scale", "objective"), STEADY_CASES)
@@ -291,3 +283,100 @@ def test_a_burn_just_under_a_pairs_threshold_does_not_fire_it_and_just_over_does
             }
         )
     promtool_test(promtool, tmp_path, rules, step, tests)
+
+
+LATENCY = "http_request_duration_seconds"
+
+
+def histogram(steps: int, slow_share: float, buckets: tuple[str, ...]) -> list[dict]:
+    """100 requests a step; `slow_share` of them over 0.5 s (under 1 s), the rest under 0.25 s."""
+    fast = 100 * (1 - slow_share)
+    rows = [
+        {
+            "series": f'{LATENCY}_bucket{{le="{le}"}}',
+            "values": series([fast if float(le) < 1 else 100.0] * steps),
+        }
+        for le in buckets
+    ]
+    rows.append({"series": f'{LATENCY}_bucket{{le="+Inf"}}', "values": series([100.0] * steps)})
+    rows.append({"series": f"{LATENCY}_count", "values": series([100.0] * steps)})
+    return rows
+
+
+def test_the_converted_latency_slo_counts_the_thresholds_bucket(promtool, tmp_path):
+    """The seed's p99 <= 0.5 s SLO: with 1.03x of 14.4 x 1% of requests slower than 0.5 s every pair
+    fires; with 0.97x the 1h/5m page does not. Buckets written 0.25, 0.5, 1.0 (as Python's client
+    writes them); only le="0.5" counts as good."""
+    rules, groups = generated(tmp_path, SEED, only="api-latency-p99")
+    alerts = burn_alerts(groups, "api-latency-p99")
+    by_pair = [alerts[(duration(long), duration(short))] for _, long, short, _ in TABLE]
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": histogram(70, factor * 14.4 * 0.01, ("0.25", "0.5", "1.0")),
+            "alert_rule_test": [
+                {"eval_time": "65m", "alertname": "SLOErrorBudgetBurn", "exp_alerts": expected(firing)},
+                {"eval_time": "65m", "alertname": "SLOBucketMissing", "exp_alerts": []},
+            ],
+        }
+        for factor, firing in ((1.03, by_pair), (0.97, by_pair[1:]))
+    ]
+    promtool_test(promtool, tmp_path, rules, 60, tests)
+
+
+def test_a_latency_threshold_that_is_no_bucket_raises_slo_bucket_missing(promtool, tmp_path):
+    """Where the histogram has no le="0.5" bucket the burn alerts cannot fire, so SLOBucketMissing
+    does (a ticket) instead of the SLO going silently unwatched."""
+    rules, groups = generated(tmp_path, SEED, only="api-latency-p99")
+    (group,) = groups
+    (missing,) = [r for r in group["rules"] if r.get("alert") == "SLOBucketMissing"]
+    test = {
+        "interval": "1m",
+        "input_series": histogram(70, 0.5, ("0.25", "1")),
+        "alert_rule_test": [
+            {"eval_time": "65m", "alertname": "SLOBucketMissing", "exp_alerts": expected([missing])},
+            {"eval_time": "65m", "alertname": "SLOErrorBudgetBurn", "exp_alerts": []},
+        ],
+    }
+    promtool_test(promtool, tmp_path, rules, 60, [test])
+
+
+GUARDED = """\
+slos:
+  - name: Idle API
+    errors: sum(rate(http_requests_total{code=~"5.."}[{{window}}]))
+    total: sum(rate(http_requests_total[{{window}}]))
+    target: 0.999
+    window: 30d
+    min_events: 100
+"""
+
+
+@pytest.mark.parametrize(
+    ("guarded", "per_request_step", "fires"),
+    [(False, 5, True), (True, 5, False), (True, 1, True)],
+    ids=["no-guard-trickle", "min-events-100-trickle", "min-events-100-busy"],
+)
+def test_min_events_keeps_a_trickle_of_errors_on_an_idle_service_from_paging(
+    promtool, tmp_path, guarded, per_request_step, fires
+):
+    """One request every 5 minutes, each failing: without min_events every pair fires; with
+    min_events: 100 (fewer than 100 requests in every short window) none does. At 100 failing
+    requests a minute the guarded SLO fires every pair (the guard is not simply always closed)."""
+    config = GUARDED if guarded else GUARDED.replace("    min_events: 100\n", "")
+    rules, groups = generated(tmp_path, config)
+    alerts = list(burn_alerts(groups, "idle-api").values())
+    size = 1.0 if per_request_step == 5 else 100.0
+    failing = [size if minute % per_request_step == per_request_step - 1 else 0.0 for minute in range(400)]
+    test = {
+        "interval": "1m",
+        "input_series": input_series(METRIC, {"200": [0.0] * 400, "500": failing}),
+        "alert_rule_test": [
+            {
+                "eval_time": "395m",
+                "alertname": "SLOErrorBudgetBurn",
+                "exp_alerts": expected(alerts) if fires else [],
+            }
+        ],
+    }
+    promtool_test(promtool, tmp_path, rules, 60, [test])
