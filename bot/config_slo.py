@@ -88,10 +88,14 @@ def _buckets(item: dict[Any, Any], here: Path_) -> tuple[float, ...] | None:
         return None
     raw = item["buckets"]
     if not isinstance(raw, list) or not raw:
-        raise Problem((*here, "buckets"), f"must be a list of bucket boundaries like [0.1, 0.5, 1], not {kind(raw)}")
+        raise Problem(
+            (*here, "buckets"), f"must be a list of bucket boundaries like [0.1, 0.5, 1], not {kind(raw)}"
+        )
     for number, value in enumerate(raw):
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise Problem((*here, "buckets", number), f"must be a bucket boundary like 0.5, not {kind(value)}")
+            raise Problem(
+                (*here, "buckets", number), f"must be a bucket boundary like 0.5, not {kind(value)}"
+            )
     return tuple(float(v) for v in raw)
 
 

@@ -52,7 +52,9 @@ def run_slo(args: argparse.Namespace) -> int:
 
     name = args.config or os.environ.get("INCIDENT_BOT_CONFIG")
     if not name:
-        print("incident-bot: slo rules needs --config FILE (or INCIDENT_BOT_CONFIG naming one)", file=sys.stderr)
+        print(
+            "incident-bot: slo rules needs --config FILE (or INCIDENT_BOT_CONFIG naming one)", file=sys.stderr
+        )
         return EXIT_CONFIG
     try:
         policy = load_config_file(Path(name))["policy"]

@@ -231,7 +231,9 @@ def split_ratio(sli: str, window: timedelta) -> tuple[str, str]:
     top = "".join(flat)
     slashes = [i for i, ch in enumerate(top) if ch == "/"]
     rest = top.replace("/", " ")
-    operator = _OPERATORS.search(re.sub(r"\b(by|without|on|ignoring|group_left|group_right|bool)\b", "", rest))
+    operator = _OPERATORS.search(
+        re.sub(r"\b(by|without|on|ignoring|group_left|group_right|bool)\b", "", rest)
+    )
     if len(slashes) != 1 or operator:
         raise SLOError(
             "sli",
@@ -517,7 +519,6 @@ def rule_groups(slos: Sequence[SLO]) -> list[dict[str, Any]]:
     return groups
 
 
-
 def describe(slo: SLO) -> Iterator[str]:
     """`config check`'s lines for one SLO."""
     yield f"{slo.name} ({slo.slug}, service {slo.service}):"
@@ -527,7 +528,11 @@ def describe(slo: SLO) -> Iterator[str]:
     )
     if slo.quantile is not None:
         q = slo.quantile
-        checked = "a listed bucket" if q.buckets_checked else "assumed a bucket boundary; SLOBucketMissing says if not"
+        checked = (
+            "a listed bucket"
+            if q.buckets_checked
+            else "assumed a bucket boundary; SLOBucketMissing says if not"
+        )
         yield (
             f"  from histogram_quantile({q.quantile:g}) <= {q.threshold:g}: "
             f"requests in {q.metric}_bucket le={q.threshold:g} ({checked}) over {q.metric}_count"
