@@ -9,11 +9,11 @@ turns the core's SLOError into a Problem at the right key (so the message names 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bot.config_file import Context, Path_, Problem, Section, kind, mapping, only_keys, text
-from bot.core.slo import SLO, SLOError, describe, make_slo
+from bot.core.slo import BURN_PAIRS, SLO, SLOError, make_slo, number, prometheus_duration, scaled
 from bot.core.text import slug
 
 SLO_KEYS = (
@@ -91,11 +91,9 @@ def _buckets(item: dict[Any, Any], here: Path_) -> tuple[float, ...] | None:
         raise Problem(
             (*here, "buckets"), f"must be a list of bucket boundaries like [0.1, 0.5, 1], not {kind(raw)}"
         )
-    for number, value in enumerate(raw):
+    for index, value in enumerate(raw):
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise Problem(
-                (*here, "buckets", number), f"must be a bucket boundary like 0.5, not {kind(value)}"
-            )
+            raise Problem((*here, "buckets", index), f"must be a bucket boundary like 0.5, not {kind(value)}")
     return tuple(float(v) for v in raw)
 
 
@@ -106,6 +104,39 @@ def _min_events(item: dict[Any, Any], here: Path_) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise Problem((*here, "min_events"), f"must be a positive number of events, not {kind(value)}")
     return float(value)
+
+
+def describe(slo: SLO) -> Iterator[str]:
+    """`config check`'s lines for one SLO."""
+    yield f"{slo.name} ({slo.slug}, service {slo.service}):"
+    yield (
+        f"  objective {number(slo.objective * 100)}% over {prometheus_duration(slo.window)}, "
+        f"error budget {number(round((slo.window * slo.budget).total_seconds() / 60, 2))} minutes"
+    )
+    if slo.quantile is not None:
+        q = slo.quantile
+        checked = (
+            "a listed bucket"
+            if q.buckets_checked
+            else "assumed a bucket boundary; SLOBucketMissing says if not"
+        )
+        yield (
+            f"  from histogram_quantile({q.quantile:g}) <= {q.threshold:g}: "
+            f"requests in {q.metric}_bucket le={q.threshold:g} ({checked}) over {q.metric}_count"
+        )
+    counted = slo.good if slo.good is not None else slo.errors
+    yield f"  {'good' if slo.good is not None else 'errors'}: {counted}"
+    yield f"  total: {slo.total}"
+    if slo.scale != 1:
+        pairs = ", ".join(
+            f"{prometheus_duration(scaled(p.long, slo))}/{prometheus_duration(scaled(p.short, slo))}"
+            for p in BURN_PAIRS
+        )
+        yield f"  burn windows scaled x{slo.scale:.4g}: {pairs}"
+    if slo.min_events is not None:
+        yield f"  alerts need at least {number(slo.min_events)} events in the short window"
+    if slo.runbook_url:
+        yield f"  runbook: {slo.runbook_url}"
 
 
 def _summary(slos: tuple[SLO, ...], ctx: Context) -> Iterable[str]:

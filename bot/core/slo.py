@@ -11,7 +11,7 @@ guessed. The rule file is built here as plain data; the adapter writes it as YAM
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -24,7 +24,7 @@ _SLOT = re.compile(r"\{\{\s*window\s*\}\}")
 _WINDOW = re.compile(r"^([1-9][0-9]*)([mhdw])$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _PROM_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
-_BASE_WINDOW = timedelta(days=30)
+BASE_WINDOW = timedelta(days=30)
 # The shortest range a scaled-down window may give a rate: two scrapes at a 1 s interval.
 MIN_RANGE = timedelta(seconds=2)
 
@@ -91,7 +91,7 @@ class SLO:
     @property
     def scale(self) -> float:
         """The SLO's window over the 30 days the Workbook's table is written for."""
-        return self.window / _BASE_WINDOW
+        return self.window / BASE_WINDOW
 
 
 # --- durations ------------------------------------------------------------------------------------
@@ -129,9 +129,9 @@ def scaled(value: timedelta, slo: SLO) -> timedelta:
 
 
 def check_window_scales(window: timedelta) -> None:
-    shortest = min(p.short for p in BURN_PAIRS) * (window / _BASE_WINDOW)
+    shortest = min(p.short for p in BURN_PAIRS) * (window / BASE_WINDOW)
     if shortest < MIN_RANGE:
-        need = MIN_RANGE * (_BASE_WINDOW / min(p.short for p in BURN_PAIRS))
+        need = MIN_RANGE * (BASE_WINDOW / min(p.short for p in BURN_PAIRS))
         raise SLOError(
             "window",
             f"{prometheus_duration(window)} is too short: the burn-rate windows scale with it, and the "
@@ -422,7 +422,7 @@ def record_name(kind: str, pair_window: timedelta) -> str:
     return f"slo:{kind}:rate{prometheus_duration(pair_window)}"
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     return f"{value:.10g}"
 
 
@@ -435,18 +435,22 @@ def _selector(name: str, slo: SLO) -> str:
 
 
 BURN_ALERT = "SLOErrorBudgetBurn"
+BUCKET_ALERT = "SLOBucketMissing"
+# The annotations (summary, description) of an alert, by its name, SLO and pair (None for the
+# bucket check): words a person reads, so written by the adapter.
+Annotate = Callable[[str, SLO, "BurnPair | None"], dict[str, str]]
 
 
-def burn_alert(slo: SLO, pair: BurnPair) -> dict[str, Any]:
+def burn_alert(slo: SLO, pair: BurnPair, annotate: Annotate) -> dict[str, Any]:
     long, short = scaled(pair.long, slo), scaled(pair.short, slo)
-    limit = f"{_number(pair.burn_rate)} * {_number(slo.budget)}"
+    limit = f"{number(pair.burn_rate)} * {number(slo.budget)}"
     expr = (
         f"{_selector(record_name('error_ratio', pair.long), slo)} > {limit}\n"
         f"and\n{_selector(record_name('error_ratio', pair.short), slo)} > {limit}"
     )
     if slo.min_events is not None:
-        events = f"{_selector(record_name('events', pair.short), slo)} * {_number(short.total_seconds())}"
-        expr += f"\nand\n{events} >= {_number(slo.min_events)}"
+        events = f"{_selector(record_name('events', pair.short), slo)} * {number(short.total_seconds())}"
+        expr += f"\nand\n{events} >= {number(slo.min_events)}"
     labels = {
         "severity": pair.severity,
         **slo_labels(slo),
@@ -455,19 +459,15 @@ def burn_alert(slo: SLO, pair: BurnPair) -> dict[str, Any]:
     }
     if slo.runbook_url:
         labels["runbook_url"] = slo.runbook_url
-    budget_share = pair.burn_rate * pair.long / _BASE_WINDOW
-    annotations = {
-        "summary": f"{slo.name}: error budget burning {_number(pair.burn_rate)}x too fast "
-        f"over {labels['long']} and {labels['short']}",
-        "description": f"{slo.name} (objective {_number(slo.objective * 100)}% over "
-        f"{prometheus_duration(slo.window)}) has spent {_number(round(budget_share * 100, 2))}% of its "
-        f"error budget in {labels['long']}; at this rate it is gone in "
-        f"{prometheus_duration(slo.window / pair.burn_rate)}.",
+    return {
+        "alert": BURN_ALERT,
+        "expr": expr,
+        "labels": labels,
+        "annotations": annotate(BURN_ALERT, slo, pair),
     }
-    return {"alert": BURN_ALERT, "expr": expr, "labels": labels, "annotations": annotations}
 
 
-def bucket_missing_alert(slo: SLO) -> dict[str, Any]:
+def bucket_missing_alert(slo: SLO, annotate: Annotate) -> dict[str, Any]:
     """A converted latency SLO counts the threshold's bucket; if no such bucket exists the ratio is
     empty and no burn alert could fire, so say so instead of staying silent."""
     assert slo.quantile is not None and slo.good is not None
@@ -475,21 +475,15 @@ def bucket_missing_alert(slo: SLO) -> dict[str, Any]:
     labels = {"severity": "ticket", **slo_labels(slo)}
     if slo.runbook_url:
         labels["runbook_url"] = slo.runbook_url
-    q = slo.quantile
     return {
-        "alert": "SLOBucketMissing",
+        "alert": BUCKET_ALERT,
         "expr": f"({at_range(slo.total, window)}) > 0\nunless\n({at_range(slo.good, window)})",
         "labels": labels,
-        "annotations": {
-            "summary": f"{slo.name}: {q.metric} has no bucket le={q.threshold:g}",
-            "description": f"{slo.name} counts requests in the le={q.threshold:g} bucket of {q.metric}, "
-            "which has traffic but no such bucket: its burn-rate alerts cannot fire. Make the threshold "
-            "a bucket boundary (or change the SLO's target).",
-        },
+        "annotations": annotate(BUCKET_ALERT, slo, None),
     }
 
 
-def rule_groups(slos: Sequence[SLO]) -> list[dict[str, Any]]:
+def rule_groups(slos: Sequence[SLO], annotate: Annotate) -> list[dict[str, Any]]:
     """One group per SLO: its recording rules for each window, then one alert per burn pair."""
     groups = []
     for slo in slos:
@@ -512,41 +506,8 @@ def rule_groups(slos: Sequence[SLO]) -> list[dict[str, Any]]:
                         "labels": slo_labels(slo),
                     }
                 )
-        rules.extend(burn_alert(slo, pair) for pair in BURN_PAIRS)
+        rules.extend(burn_alert(slo, pair, annotate) for pair in BURN_PAIRS)
         if slo.quantile is not None:
-            rules.append(bucket_missing_alert(slo))
+            rules.append(bucket_missing_alert(slo, annotate))
         groups.append({"name": f"slo-{slo.slug}", "rules": rules})
     return groups
-
-
-def describe(slo: SLO) -> Iterator[str]:
-    """`config check`'s lines for one SLO."""
-    yield f"{slo.name} ({slo.slug}, service {slo.service}):"
-    yield (
-        f"  objective {_number(slo.objective * 100)}% over {prometheus_duration(slo.window)}, "
-        f"error budget {_number(round((slo.window * slo.budget).total_seconds() / 60, 2))} minutes"
-    )
-    if slo.quantile is not None:
-        q = slo.quantile
-        checked = (
-            "a listed bucket"
-            if q.buckets_checked
-            else "assumed a bucket boundary; SLOBucketMissing says if not"
-        )
-        yield (
-            f"  from histogram_quantile({q.quantile:g}) <= {q.threshold:g}: "
-            f"requests in {q.metric}_bucket le={q.threshold:g} ({checked}) over {q.metric}_count"
-        )
-    counted = slo.good if slo.good is not None else slo.errors
-    yield f"  {'good' if slo.good is not None else 'errors'}: {counted}"
-    yield f"  total: {slo.total}"
-    if slo.scale != 1:
-        pairs = ", ".join(
-            f"{prometheus_duration(scaled(p.long, slo))}/{prometheus_duration(scaled(p.short, slo))}"
-            for p in BURN_PAIRS
-        )
-        yield f"  burn windows scaled x{slo.scale:.4g}: {pairs}"
-    if slo.min_events is not None:
-        yield f"  alerts need at least {_number(slo.min_events)} events in the short window"
-    if slo.runbook_url:
-        yield f"  runbook: {slo.runbook_url}"
