@@ -12,6 +12,7 @@ import threading
 from bot.config import load_settings
 from bot.core.errors import ConfigError
 from bot.oncall_cli import add_oncall_parser
+from bot.slo_cli import add_slo_parser
 
 EXIT_CONFIG = 2
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "history: the migrations this code knows",
     )
     add_oncall_parser(commands)
+    add_slo_parser(commands)
     return parser
 
 
@@ -108,6 +110,10 @@ def _run(args: argparse.Namespace) -> int:
         from bot.oncall_cli import run_oncall
 
         return run_oncall(args)
+    if args.command == "slo":
+        from bot.slo_cli import run_slo
+
+        return run_slo(args)
     if args.command == "manifest":
         return _manifest(args.socket_mode, args.url)
     return _serve(

@@ -26,6 +26,7 @@ from bot.config_file import (
 )
 from bot.config_oncall import SECTIONS as ONCALL_SECTIONS
 from bot.config_oncall import SERVICE_ONCALL_KEYS, SEVERITY_ONCALL_KEYS
+from bot.config_slo import SECTIONS as SLO_SECTIONS
 from bot.core.policy import DEFAULT_SEVERITIES, AlertPolicy, Policy, Schedule, SeverityLevel
 from bot.core.text import slug
 
@@ -346,4 +347,5 @@ SECTIONS: tuple[Section, ...] = (
         settings_field="heartbeat_seconds",
     ),
     *ONCALL_SECTIONS,
+    *SLO_SECTIONS,
 )

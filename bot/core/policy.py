@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.core.oncall_config import OnCallConfig
+from bot.core.slo import SLO
 
 STATUSES = ("investigating", "identified", "monitoring", "mitigated", "resolved")
 UPDATE_STATUSES = ("investigating", "identified", "monitoring")
@@ -75,6 +76,8 @@ class Policy:
     resolve_by: str = "commander"
     # Schedules, people and escalation policies (bot.core.oncall_config); empty unless configured.
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
+    # Service level objectives (bot.core.slo); `incident-bot slo rules` turns them into Prometheus rules.
+    slos: tuple[SLO, ...] = ()
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.severities]
