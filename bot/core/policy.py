@@ -75,6 +75,8 @@ class Policy:
     resolve_by: str = "commander"
     # Schedules, people and escalation policies (bot.core.oncall_config); empty unless configured.
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
+    # Pages also go to PagerDuty (set from PAGERDUTY_ROUTING_KEY at start, not from the file).
+    pagerduty: bool = False
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.severities]
