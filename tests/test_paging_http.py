@@ -338,3 +338,25 @@ def test_two_instances_page_each_level_exactly_once(h, clock):
         assert len(dm_texts(h, BOB)) == 1 and len(dm_texts(h, DAVE)) == 1 and len(dm_texts(h, CAROL)) == 1
     finally:
         other.close()
+
+
+def test_pages_and_escalations_are_in_metrics_and_the_postmortem(h, clock):
+    """Level 1, level 2 after 5 minutes, acknowledged at 7: two pages, one escalation, one
+    acknowledgement at level 2, 7 minutes from the first page; both levels in the postmortem and
+    in /incident metrics."""
+    h.command("declare sev1 Checkout is down")
+    h.settle()
+    beat_at(h, clock, 5 * M)
+    clock.after(7 * M)
+    h.command("ack INC-1", user=DAVE)
+    h.settle()
+    metrics = h.bot.service.metrics(T0 - M, T0 + 60 * M).as_dict()
+    assert metrics["pages_sent"] == 2 and metrics["escalations"] == 1
+    assert metrics["acknowledged_by_level"] == {"2": 1}
+    assert metrics["time_to_acknowledge_from_page"]["median_seconds"] == 7 * 60
+    assert metrics["time_to_acknowledge"]["count"] == 1  # the existing fields stay
+    text = h.command("metrics 1d").text
+    assert "Pages sent: 2 · escalations: 1 · acknowledged at level 2: 1" in text
+    postmortem = h.bot.service.messages.postmortem(h.bot.service.state_of(1))
+    assert f"Level 1: paged {BOB} (Primary)" in postmortem
+    assert f"Level 2: paged {DAVE} (Secondary)" in postmortem

@@ -41,7 +41,7 @@ def timeline_rows(state: IncidentState) -> list[TimelineRow]:
     rows = [
         TimelineRow(e.at, e.actor, describe(e))
         for e in state.timeline
-        if type(e.payload) in ev.LIFECYCLE_TYPES
+        if type(e.payload) in ev.LIFECYCLE_TYPES or isinstance(e.payload, ev.Paged)
     ]
     for pin in state.pins.values():
         assert isinstance(pin.payload, ev.MessagePinned)
@@ -76,7 +76,20 @@ def describe(event: Event) -> str:  # noqa: C901 - one case per event type
             return f"Resolved: {summary}"
         case ev.IncidentReopened(reason=reason):
             return f"Reopened: {reason}"
+        case ev.Paged() as page:
+            return _describe_page(page)
     return event.type
+
+
+def _describe_page(page: ev.Paged) -> str:
+    people = ", ".join(f"<@{u}>" for u in page.users) or "nobody"
+    which = (
+        f"Level {page.level}" + (f" (repeat {page.round})" if page.round else "") if page.level else "By hand"
+    )
+    targets = f" ({', '.join(page.targets)})" if page.targets else ""
+    unfilled = f"; nobody on call for {', '.join(page.unfilled)}" if page.unfilled else ""
+    message = f": {page.message}" if page.message else ""
+    return f"{which}: paged {people}{targets}{unfilled}{message}"
 
 
 def action_rows(state: IncidentState, today: str | None) -> list[ActionRow]:
