@@ -76,20 +76,14 @@ def describe(event: Event) -> str:  # noqa: C901 - one case per event type
             return f"Resolved: {summary}"
         case ev.IncidentReopened(reason=reason):
             return f"Reopened: {reason}"
-        case ev.Paged() as page:
-            return _describe_page(page)
+        case ev.Paged(level=level, round=again, users=users, targets=targets, unfilled=unfilled) as page:
+            people = ", ".join(f"<@{u}>" for u in users) or "nobody"
+            which = (f"Level {level}" + (f" (repeat {again})" if again else "")) if level else "By hand"
+            named = f" ({', '.join(targets)})" if targets else ""
+            gaps = f"; nobody on call for {', '.join(unfilled)}" if unfilled else ""
+            message = f": {page.message}" if page.message else ""
+            return f"{which}: paged {people}{named}{gaps}{message}"
     return event.type
-
-
-def _describe_page(page: ev.Paged) -> str:
-    people = ", ".join(f"<@{u}>" for u in page.users) or "nobody"
-    which = (
-        f"Level {page.level}" + (f" (repeat {page.round})" if page.round else "") if page.level else "By hand"
-    )
-    targets = f" ({', '.join(page.targets)})" if page.targets else ""
-    unfilled = f"; nobody on call for {', '.join(page.unfilled)}" if page.unfilled else ""
-    message = f": {page.message}" if page.message else ""
-    return f"{which}: paged {people}{targets}{unfilled}{message}"
 
 
 def action_rows(state: IncidentState, today: str | None) -> list[ActionRow]:
