@@ -33,6 +33,9 @@ class Settings:
     # Socket Mode: Slack's requests arrive over a WebSocket opened with the app-level token.
     socket_mode: bool = False
     app_token: str | None = None
+    # PAGERDUTY_ROUTING_KEY (an Events API v2 integration key): pages also go to PagerDuty.
+    pagerduty_routing_key: str | None = None
+    pagerduty_events_url: str | None = None  # PAGERDUTY_EVENTS_URL, default PagerDuty's own
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, socket_mode: bool = False) -> Settings:
@@ -59,6 +62,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, socket_mode: bool = F
         oncall_feed_token=env.get("ONCALL_FEED_TOKEN") or None,
         socket_mode=socket_mode,
         app_token=env["SLACK_APP_TOKEN"] if socket_mode else None,
+        pagerduty_routing_key=env.get("PAGERDUTY_ROUTING_KEY", "").strip() or None,
+        pagerduty_events_url=env.get("PAGERDUTY_EVENTS_URL", "").strip() or None,
         **file_settings,
     )
 

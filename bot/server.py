@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,7 +22,9 @@ from waitress.trigger import trigger as Trigger
 from bot import logs
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
+from bot.core.policy import Policy
 from bot.oncall_feed import ONCALL_FEED_PREFIX, make_oncall_feed
+from bot.pagerduty import DEFAULT_EVENTS_URL, PagerDutyClient
 from bot.render.renderer import Renderer
 from bot.render.views import Messages
 from bot.scheduler import start_heartbeat
@@ -119,10 +121,11 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     store = EventStore(make_engine(settings.database_url))
     upgrade_schema(store.engine)  # under a lock: replicas starting together migrate once
     client = make_client(settings.bot_token, settings.slack_api_url)
+    pager, policy = pagerduty_for(settings)
     notifier = SlackNotifier(
-        client, messages, settings.policy, ChannelPacer(settings.posts_per_second), NameStore(store.engine)
+        client, messages, policy, ChannelPacer(settings.posts_per_second), NameStore(store.engine), pager
     )
-    service = IncidentService(store, settings.policy, messages, clock, slack=notifier)
+    service = IncidentService(store, policy, messages, clock, slack=notifier)
     # Names for readers outside Slack (users.info, conversations.info); see bot/service/names.py.
     directory = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
     service.directory = directory
@@ -143,6 +146,7 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     alerts = make_alert_handler(service, queue, settings.alertmanager_token, notifier.post_triage, listeners)
     # On-call: emails -> Slack user ids once at start (best effort), and the ICS feed.
     emails = OnCallEmailStore(store.engine)
+    service.oncall_emails = emails  # paging reads who is on call with the emails resolved
     lookup = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
     look_up_emails(settings.policy.oncall, lookup.user_id_for_email, emails, clock())
     feed = make_oncall_feed(
@@ -152,6 +156,18 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
         app, store, alerts, in_flight, slack_events=not settings.socket_mode, oncall_feed=feed
     )
     return Bot(settings, store, service, queue, app, wsgi, listeners, in_flight=in_flight)
+
+
+def pagerduty_for(settings: Settings) -> tuple[PagerDutyClient | None, Policy]:
+    """The PagerDuty client PAGERDUTY_ROUTING_KEY asks for (ConfigError if malformed), and the
+    policy that says pages go there too."""
+    if not settings.pagerduty_routing_key:
+        return None, settings.policy
+    logs.redact_values(settings.pagerduty_routing_key)
+    pager = PagerDutyClient(
+        settings.pagerduty_routing_key, events_url=settings.pagerduty_events_url or DEFAULT_EVENTS_URL
+    )
+    return pager, replace(settings.policy, pagerduty=True)
 
 
 def make_wsgi_app(

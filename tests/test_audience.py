@@ -193,7 +193,8 @@ def test_a_private_incident_is_neither_announced_nor_re_announced():
 
 
 def test_the_transport_performs_every_kind_of_step():
-    """The notifier's table covers every StepKind: each one reaches a Web API call."""
+    """The notifier's table covers every StepKind: each one reaches a Web API call (PagerDuty's
+    step, its Events API)."""
     from bot.core.audience import Destination
     from bot.core.owed import Owed
     from bot.render.renderer import Renderer
@@ -206,7 +207,7 @@ def test_the_transport_performs_every_kind_of_step():
 
     class Client:
         def __getattr__(self, name):
-            def call(**kwargs):
+            def call(*args, **kwargs):
                 raise Reached(name)
 
             return call
@@ -219,17 +220,22 @@ def test_the_transport_performs_every_kind_of_step():
         (ev.NoteAdded, {"text": "n"}),
         (ev.NoticeDue, _notice("status_update", "U0ALICE", 1)),
         (ev.PostmortemRequested, {"version": 1}),
+        (ev.Paged, {"key": "manual@9", "users": ("U0BOB",)}),
     )
-    seqs = {ev.NoteAdded: 6, ev.NoticeDue: 7, ev.PostmortemRequested: 8}
-    notifier = SlackNotifier(Client(), Messages(Renderer(), POLICY), POLICY, ChannelPacer(100))
+    seqs = {ev.NoteAdded: 6, ev.NoticeDue: 7, ev.PostmortemRequested: 8, ev.Paged: 9}
+    notifier = SlackNotifier(
+        Client(), Messages(Renderer(), POLICY), POLICY, ChannelPacer(100), pager=Client()
+    )
     here = Destination(Audience.INCIDENT_CHANNEL, "C1")
     for kind in StepKind:
         seq = {
             StepKind.POST_NOTICE: seqs[ev.NoticeDue],
             StepKind.PUBLISH_POSTMORTEM: seqs[ev.PostmortemRequested],
+            StepKind.PAGE: seqs[ev.Paged],
+            StepKind.PAGERDUTY: seqs[ev.Paged],
         }.get(kind, seqs[ev.NoteAdded])
         try:
-            notifier.perform(Owed(kind, here, seq=seq, user="U0BOB"), state, T0)
+            notifier.perform(Owed(kind, here, seq=seq, user="U0BOB", action="trigger"), state, T0)
         except Reached:
             continue
         raise AssertionError(f"{kind} made no Web API call")

@@ -44,6 +44,16 @@ def _value_for(hint: str):
         "tuple[FollowUpItem, ...]": st.lists(
             st.builds(ev.FollowUpItem, st.integers(1, 9), _text, _opt_text, _opt_text), max_size=2
         ).map(tuple),
+        "tuple[PagingLevel, ...]": st.lists(
+            st.builds(
+                ev.PagingLevel,
+                st.lists(
+                    st.builds(ev.PageTarget, st.sampled_from(["schedule", "user"]), _text, _text), max_size=2
+                ).map(tuple),
+                st.integers(0, 3600),
+            ),
+            max_size=3,
+        ).map(tuple),
     }
     return table[hint]
 
@@ -103,6 +113,7 @@ def test_a_log_written_by_the_previous_release_still_loads():
     logs = _golden_log()
     types = {e.type for events in logs.values() for e in events}
     new_since = {"ResponderJoined", "SlackChannelNameChosen", "SlackChannelNameTaken"}
+    new_since |= {"PagingStarted", "Paged", "SlackPageSent", "PagerDutyNotified", "PagerDutyDeferred"}
     assert types == {cls.TYPE for cls in ALL_TYPES} - new_since
     shown = json.loads((GOLDEN / "views_dc3bcd1.json").read_text())
     messages = Messages(Renderer(), Policy())
@@ -118,10 +129,9 @@ def test_a_log_written_by_the_previous_release_still_loads():
 
 def test_every_event_type_is_folded_by_some_part_of_the_state():
     """A new event type must be wired into a part's TYPES (or be one IncidentState reads itself)."""
-    from bot.core.state import AlertState, Cadence, Facts, PostmortemState, SlackProgress
+    from bot.core.state import AlertState, Cadence, Facts, PagingProgress, PostmortemState, SlackProgress
 
-    folded = set().union(
-        *(part.TYPES for part in (Facts, Cadence, SlackProgress, PostmortemState, AlertState))
-    )
+    parts = (Facts, Cadence, SlackProgress, PostmortemState, AlertState, PagingProgress)
+    folded = set().union(*(part.TYPES for part in parts))
     read_by_the_state_itself = {ev.IncidentDeclared, ev.NoteAdded, ev.MessagePinned, ev.MessageUnpinned}
     assert folded | read_by_the_state_itself == set(ALL_TYPES)

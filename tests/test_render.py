@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot import pagerduty
 from bot.core import events as ev
 from bot.core import owed
 from bot.core.commands import USAGE, VERBS
@@ -117,6 +118,7 @@ POSTED_SAMPLES = {
     ev.ServiceSet: {"service": "checkout-api"},
     ev.AlertsFiring: {"fingerprints": ["f2"], "summaries": ["Disk full"]},
     ev.AlertsResolved: {"group": "g"},
+    ev.Paged: {"key": "page@1:0", "level": 1, "round": 0, "users": ["U0CAROL"], "targets": ["Primary"]},
 }
 
 
@@ -239,11 +241,25 @@ class RecordingWebClient:
         return self._record("files.upload_v2", params, {"files": [{"id": "F0PM1"}]})
 
 
+class RecordingPager:
+    """Stands in for bot.pagerduty.PagerDutyClient: records each event and accepts it."""
+
+    def __init__(self) -> None:
+        self.sent: list[pagerduty.PagerDutyEvent] = []
+
+    def send(self, event, *, attempt=0):
+        self.sent.append(event)
+        return pagerduty.Sent(event.dedup_key)
+
+
 def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
     """Playing an incident's owed Slack work step by step reaches every kind in owed.STEP_KINDS,
     and each one sends rendered text (no template syntax left) and valid Block Kit."""
-    policy = Policy()
-    notifier = SlackNotifier(RecordingWebClient(), Messages(Renderer(), policy), policy, ChannelPacer(1000))
+    policy = Policy(pagerduty=True)
+    pager = RecordingPager()
+    notifier = SlackNotifier(
+        RecordingWebClient(), Messages(Renderer(), policy), policy, ChannelPacer(1000), pager=pager
+    )
     events = [E(3, 1, "IncidentDeclared", "U0ALICE", T0, {"title": NASTY, "severity": "sev1"})]
     performed = []
 
@@ -257,6 +273,8 @@ def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
         events.append(E(3, len(events) + 1, type_, "U0BOB", T0 + timedelta(minutes=minutes), data))
 
     sync(T0)
+    add(2, ev.Paged.TYPE, {"key": "manual@5", "users": ["U0CAROL"], "message": NASTY})
+    sync(T0 + timedelta(minutes=2))
     add(3, ev.IncidentAcknowledged.TYPE, {})
     add(4, ev.RoleAssigned.TYPE, {"role": "comms", "user": "U0CAROL", "previous": None})
     for notice in decide_notices(replay(events), policy, T0 + timedelta(minutes=20)):
@@ -265,6 +283,7 @@ def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
     add(40, ev.PostmortemRequested.TYPE, {"version": 1})
     sync(T0 + timedelta(minutes=40))
     assert set(performed) == set(owed.STEP_KINDS)
+    assert [e.action for e in pager.sent] == ["trigger", "resolve"]
     for method, params in notifier.client.calls:
         for key in ("text", "topic", "content"):
             if key in params:

@@ -57,12 +57,13 @@ _SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 
 def members(state: IncidentState) -> frozenset[str]:
     """The people the log knows are in the incident: declarer, commander and other roles,
-    responders, and everyone the bot invited or who joined through it."""
+    responders, everyone the bot invited or who joined through it, and everyone paged."""
     people = {
         state.facts.declared_by,
         *state.facts.roles.values(),
         *state.facts.responders,
         *state.slack.in_channel,
+        *state.paging.paged,
     }
     return frozenset(p for p in people if _SLACK_USER.match(p))
 

@@ -34,6 +34,7 @@ USAGE = {
     "metrics": "/incident metrics [30d]",
     "oncall": "/incident oncall [schedule] | override <schedule> <@user> <2h | until 2026-12-02 09:00>"
     " | override remove <id> | take <schedule> [2h | until 2026-12-02 09:00]",
+    "page": '/incident page <@user | schedule | "Schedule Name"> [INC-N] [message]',
     "help": "/incident help",
 }
 SECTIONS = ("summary", "root-cause", "went-well", "went-wrong", "lessons")
@@ -62,6 +63,7 @@ class Command:
     item: int | None = None  # action item number
     due: str | None = None  # action item due date, YYYY-MM-DD
     days: int | None = None  # metrics window
+    target: str | None = None  # page: a schedule's name or slug (a person is `user`)
 
 
 def usage_for(verb: str) -> str:
@@ -289,8 +291,32 @@ def _parse_oncall(verb: str, incident: int | None, rest: str, severities: tuple[
     return Command(verb=verb, sub="show", text=" ".join(rest.split()))
 
 
+_QUOTED = re.compile(r'^["\u201c]([^"\u201d]+)["\u201d]\s*(.*)$', re.DOTALL)
+
+
+def _parse_page(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    """A mention, a schedule's slug (one word) or its name in quotes; then INC-N and a message."""
+    quoted = _QUOTED.match(rest)
+    if quoted:
+        target, tail = quoted.group(1).strip(), quoted.group(2).strip()
+    else:
+        target, tail = _first_word(rest)
+    if not target:
+        raise UserError(reply("page_target_missing"), usage=usage_for(verb))
+    if incident is None:
+        incident, tail = _take_incident_ref(tail)
+    message = _limit(verb, tail)
+    mention = _USER_MENTION.match(target)
+    if mention:
+        return Command(verb=verb, incident=incident, user=mention.group(1), text=message)
+    if target.startswith("<"):
+        raise UserError(reply("page_target_missing"), usage=usage_for(verb))
+    return Command(verb=verb, incident=incident, target=target, text=message)
+
+
 _PARSERS: dict[str, Parser] = {
     "oncall": _parse_oncall,
+    "page": _parse_page,
     "service": _parse_service,
     "postmortem": _parse_postmortem,
     "action": _parse_action,

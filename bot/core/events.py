@@ -210,6 +210,48 @@ class NoticeDue(Payload):
     items: tuple[FollowUpItem, ...] = ()  # action_follow_up
 
 
+# Paging and escalation (bot.core.paging) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageTarget:
+    """One target of a level as the policy named it: a schedule (by name) or a user (id or email)."""
+
+    kind: str  # "schedule" | "user"
+    value: str
+    written: str = ""
+
+
+@dataclass(frozen=True)
+class PagingLevel:
+    targets: tuple[PageTarget, ...]
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class PagingStarted(Payload):
+    """The escalation policy in force when paging started, copied: a config change later does not
+    rewrite a running escalation."""
+
+    policy: str
+    levels: tuple[PagingLevel, ...]
+    repeat: int = 0
+
+
+@dataclass(frozen=True)
+class Paged(Payload):
+    """People paged: a level of the policy (`level` from 1, `round` from 0), or by hand (`level` 0).
+    `key` names the slot, so a level is never paged twice. `unfilled`: targets nobody holds now."""
+
+    key: str
+    level: int = 0
+    round: int = 0
+    users: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    unfilled: tuple[str, ...] = ()
+    message: str = ""
+
+
 # What the bot already did in Slack ------------------------------------------------------------
 
 
@@ -289,6 +331,38 @@ class SlackPostmortemPublished(Payload):
     sha256: str
 
 
+@dataclass(frozen=True)
+class SlackPageSent(Payload):
+    """The page's direct message reached `user` (in the bot's DM `channel_id`)."""
+
+    for_seq: int
+    user: str
+    channel_id: str = ""
+    ts: str = ""
+
+
+@dataclass(frozen=True)
+class PagerDutyNotified(Payload):
+    """PagerDuty answered `action` (trigger for page `for_seq`, or acknowledge/resolve): `sent`, or
+    `rejected` (never retried)."""
+
+    for_seq: int
+    action: str
+    result: str = "sent"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PagerDutyDeferred(Payload):
+    """PagerDuty asked to try `action` again later: not before `retry_at` (`attempt` tries so far)."""
+
+    for_seq: int
+    action: str
+    attempt: int
+    retry_at: datetime
+    reason: str = ""
+
+
 # Families of types ------------------------------------------------------------------------------
 
 EventType = type[Payload]
@@ -312,7 +386,11 @@ LIFECYCLE_TYPES: frozenset[EventType] = frozenset(
 POSTMORTEM_TYPES: frozenset[EventType] = frozenset(
     {PostmortemSectionWritten, ActionItemAdded, ActionItemDone, PostmortemRequested}
 )
-TIMELINE_TYPES: frozenset[EventType] = LIFECYCLE_TYPES | {MessagePinned, MessageUnpinned}
+# Pages are on the timeline (posted in the channel and thread, in the postmortem).
+PAGING_TYPES: frozenset[EventType] = frozenset({PagingStarted, Paged})
+TIMELINE_TYPES: frozenset[EventType] = LIFECYCLE_TYPES | {MessagePinned, MessageUnpinned, Paged}
+# What the bot did outside Slack's channels for paging: DMs delivered, PagerDuty answers.
+PAGE_DELIVERY_TYPES: frozenset[EventType] = frozenset({SlackPageSent, PagerDutyNotified, PagerDutyDeferred})
 SLACK_TYPES: frozenset[EventType] = frozenset(
     {
         SlackChannelNameChosen,
@@ -330,12 +408,17 @@ SLACK_TYPES: frozenset[EventType] = frozenset(
     }
 )
 ALL_TYPES: frozenset[EventType] = (
-    TIMELINE_TYPES | SLACK_TYPES | POSTMORTEM_TYPES | {NoticeDue, ResponderJoined}
+    TIMELINE_TYPES
+    | SLACK_TYPES
+    | POSTMORTEM_TYPES
+    | PAGING_TYPES
+    | PAGE_DELIVERY_TYPES
+    | {NoticeDue, ResponderJoined}
 )
 # All that the metrics read: what people did, action items, and which postmortems were published.
-METRICS_TYPES = LIFECYCLE_TYPES | {ActionItemAdded, ActionItemDone, SlackPostmortemPublished}
+METRICS_TYPES = LIFECYCLE_TYPES | PAGING_TYPES | {ActionItemAdded, ActionItemDone, SlackPostmortemPublished}
 # All that due-work rules read: what people did and what the bot already decided to say.
-SCHEDULE_TYPES = LIFECYCLE_TYPES | {NoticeDue, ActionItemAdded, ActionItemDone}
+SCHEDULE_TYPES = LIFECYCLE_TYPES | PAGING_TYPES | {NoticeDue, ActionItemAdded, ActionItemDone}
 # All that says who is in an incident and whether it is private: its declaration, roles,
 # responders added by a severity change, its channel, who joined and who was invited.
 MEMBERSHIP_TYPES: frozenset[EventType] = frozenset(
@@ -346,6 +429,7 @@ MEMBERSHIP_TYPES: frozenset[EventType] = frozenset(
         SlackChannelCreated,
         ResponderJoined,
         SlackMemberInvited,
+        Paged,  # people paged become members, even of a private incident
     }
 )
 

@@ -11,6 +11,10 @@ Definitions (also in the README):
   (named when both are public, else only counted);
 - postmortems completed: resolved incidents with a published postmortem, out of those resolved;
 - action items: on incidents in the window, done / open / overdue (due before `now`'s date);
+- paging: pages sent (each person paged counts once per page, levels and by hand), escalations
+  (levels after the first, repeats included), acknowledgements by the escalation level paged last
+  before them ("none": acknowledged before any level was paged), and time to acknowledge from the
+  first page (incidents that were paged and then acknowledged);
 - error budget, per service with an availability target: budget = (100% - target) x window;
   consumed = the impact time of that service's incidents inside the window, impact running from
   `impact_started_at` (else the declaration) to when it ended (the time given on resolve, else
@@ -24,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core import events as ev
 from bot.core.state import IncidentState
 from bot.core.text import slug
 
@@ -55,6 +60,10 @@ class Metrics:
     action_items_open: int = 0
     action_items_overdue: int = 0
     error_budgets: list[dict[str, Any]] = field(default_factory=list)
+    pages_sent: int = 0
+    escalations: int = 0
+    acknowledged_by_level: dict[str, int] = field(default_factory=dict)
+    time_to_acknowledge_from_page: Figure = field(default_factory=lambda: Figure(0, None, None))
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -101,6 +110,35 @@ def error_budgets(
     return out
 
 
+@dataclass(frozen=True)
+class _Paging:
+    pages_sent: int
+    escalations: int
+    by_level: dict[str, int]
+    from_page: list[timedelta]
+
+
+def _paging(window: list[IncidentState]) -> _Paging:
+    sent = escalations = 0
+    by_level: dict[str, int] = {}
+    from_page: list[timedelta] = []
+    for s in window:
+        pages = [(e.at, e.payload) for e in s.paging.pages if isinstance(e.payload, ev.Paged)]
+        sent += sum(len(p.users) for _, p in pages)
+        escalations += sum(1 for _, p in pages if p.level > 1 or p.round > 0)
+        acked = s.facts.acknowledged_at
+        if acked is None:
+            continue
+        before = [(at, p) for at, p in pages if at <= acked]
+        levels = [p.level for _, p in before if p.level > 0]
+        key = str(levels[-1]) if levels else "none"
+        by_level[key] = by_level.get(key, 0) + 1
+        reached = [at for at, p in before if p.users]
+        if reached:
+            from_page.append(acked - reached[0])
+    return _Paging(sent, escalations, dict(sorted(by_level.items())), from_page)
+
+
 def compute_metrics(
     states: list[IncidentState], since: datetime, now: datetime, targets: dict[str, float] | None = None
 ) -> Metrics:
@@ -130,6 +168,7 @@ def compute_metrics(
     items = [item for s in window for item in s.postmortem.action_items.values()]
     done = sum(1 for i in items if i.done_at is not None)
     overdue = sum(1 for i in items if i.done_at is None and i.due and i.due < today)
+    paging = _paging(window)
     return Metrics(
         since=since,
         now=now,
@@ -147,4 +186,8 @@ def compute_metrics(
         action_items_open=len(items) - done,
         action_items_overdue=overdue,
         error_budgets=error_budgets(window, dict(targets or {}), since, now),
+        pages_sent=paging.pages_sent,
+        escalations=paging.escalations,
+        acknowledged_by_level=paging.by_level,
+        time_to_acknowledge_from_page=_figure(paging.from_page),
     )

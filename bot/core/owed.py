@@ -13,13 +13,15 @@ from enum import StrEnum
 
 from bot.core import audience
 from bot.core import events as ev
-from bot.core.audience import Destination, may_reach
+from bot.core.audience import Audience, Destination, may_reach
+from bot.core.paging import EXHAUSTED, is_paging, pagerduty_owed
 from bot.core.policy import Policy
 from bot.core.schedule import DIRECT_KINDS, STATUS_UPDATE, UNACKED
 from bot.core.state import IncidentState
 
 # Events that appear as messages in the incident channel and under the announcement.
-POSTED_TYPES = ev.LIFECYCLE_TYPES - {ev.IncidentDeclared}
+POSTED_TYPES = (ev.LIFECYCLE_TYPES - {ev.IncidentDeclared}) | {ev.Paged}
+PAGERDUTY = Destination(Audience.PAGERDUTY, "pagerduty")
 
 
 class StepKind(StrEnum):
@@ -34,6 +36,8 @@ class StepKind(StrEnum):
     ANNOUNCE = "announce"
     POST_IN_CHANNEL = "post_in_channel"
     POST_IN_THREAD = "post_in_thread"
+    PAGE = "page"  # a page's direct message, with an Acknowledge button
+    PAGERDUTY = "pagerduty"  # a trigger, acknowledge or resolve sent to PagerDuty (`action`)
 
 
 STEP_KINDS = tuple(StepKind)
@@ -48,6 +52,7 @@ class Owed:
     destination: Destination
     seq: int = 0
     user: str = ""
+    action: str = ""  # PAGERDUTY: trigger | acknowledge | resolve
 
 
 def owed_slack_work(state: IncidentState, policy: Policy) -> list[Owed]:
@@ -60,7 +65,10 @@ def _wanted_steps(state: IncidentState, policy: Policy) -> list[Owed]:
     here = audience.incident_channel(state)
     if state.slack.channel_id is None:
         return [Owed(StepKind.CREATE_CHANNEL, here)]
-    owed = [Owed(StepKind.INVITE, here, user=u) for u in sorted(state.wanted_members() - state.slack.invited)]
+    owed = _page_steps(state, policy)
+    owed += [
+        Owed(StepKind.INVITE, here, user=u) for u in sorted(state.wanted_members() - state.slack.invited)
+    ]
     if state.slack.summary_ts is None:
         owed.append(Owed(StepKind.POST_SUMMARY, here, seq=state.last_lifecycle_seq))
     else:
@@ -97,10 +105,28 @@ def _wanted_steps(state: IncidentState, policy: Policy) -> list[Owed]:
     return owed
 
 
+def _page_steps(state: IncidentState, policy: Policy) -> list[Owed]:
+    """Pages first: each paged person's DM (a level's only while nobody has answered; one by hand
+    always), then PagerDuty when it is configured."""
+    owed = []
+    waiting = is_paging(state)
+    for page in state.paging.pages:
+        paged = page.payload
+        assert isinstance(paged, ev.Paged)
+        if paged.level > 0 and not waiting:
+            continue
+        for user in paged.users:
+            if (page.seq, user) not in state.paging.dm_sent:
+                owed.append(Owed(StepKind.PAGE, audience.direct_message(user), page.seq, user))
+    if policy.pagerduty:
+        owed += [Owed(StepKind.PAGERDUTY, PAGERDUTY, seq, action=a) for seq, a in pagerduty_owed(state)]
+    return owed
+
+
 def notice_destination(state: IncidentState, notice: ev.NoticeDue, policy: Policy) -> Destination:
     """Where a scheduled notice is meant to go: the re-announcement of an unacknowledged incident
     to the announcement channel, an action item's reminder to its owner, the rest to the channel."""
-    if notice.kind == UNACKED:
+    if notice.kind in (UNACKED, EXHAUSTED):
         # Once announced, the channel's id: posts to one channel are paced under one name.
         return audience.announcement(state.slack.announcement_channel or policy.announcement_channel)
     if notice.kind in DIRECT_KINDS and notice.owner:

@@ -78,6 +78,8 @@ class Policy:
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
     # Service level objectives (bot.core.slo); `incident-bot slo rules` turns them into Prometheus rules.
     slos: tuple[SLO, ...] = ()
+    # Pages also go to PagerDuty (set from PAGERDUTY_ROUTING_KEY at start, not from the file).
+    pagerduty: bool = False
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.severities]

@@ -41,7 +41,7 @@ def timeline_rows(state: IncidentState) -> list[TimelineRow]:
     rows = [
         TimelineRow(e.at, e.actor, describe(e))
         for e in state.timeline
-        if type(e.payload) in ev.LIFECYCLE_TYPES
+        if type(e.payload) in ev.LIFECYCLE_TYPES or isinstance(e.payload, ev.Paged)
     ]
     for pin in state.pins.values():
         assert isinstance(pin.payload, ev.MessagePinned)
@@ -76,6 +76,13 @@ def describe(event: Event) -> str:  # noqa: C901 - one case per event type
             return f"Resolved: {summary}"
         case ev.IncidentReopened(reason=reason):
             return f"Reopened: {reason}"
+        case ev.Paged(level=level, round=again, users=users, targets=targets, unfilled=unfilled) as page:
+            people = ", ".join(f"<@{u}>" for u in users) or "nobody"
+            which = (f"Level {level}" + (f" (repeat {again})" if again else "")) if level else "By hand"
+            named = f" ({', '.join(targets)})" if targets else ""
+            gaps = f"; nobody on call for {', '.join(unfilled)}" if unfilled else ""
+            message = f": {page.message}" if page.message else ""
+            return f"{which}: paged {people}{named}{gaps}{message}"
     return event.type
 
 

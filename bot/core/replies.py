@@ -47,6 +47,11 @@ REPLIES: Mapping[str, Mapping[str, ReplyValue]] = MappingProxyType(
         "action_item_done": {"item": 1},
         "only_the_commander": {"key": "INC-0", "commander": "U0SAMPLE", "verb": "resolve"},
         "resolved_takes_nothing": {"key": "INC-0", "verb": "update"},
+        # Paging by hand (bot/core/paging.py, bot/core/commands.py)
+        "paged": {"key": "INC-0", "users": ("U0SAMPLE",)},
+        "page_unknown_schedule": {"name": "Sample & <check>", "choices": ("Platform Primary",)},
+        "page_nobody_on_call": {"name": "Platform Primary"},
+        "page_target_missing": {},
         # The summary's buttons (bot/core/buttons.py)
         "button_not_a_severity": {"severity": "Sample & <check>"},
         "button_already_resolved": {"key": "INC-0", "action": "mitigate"},

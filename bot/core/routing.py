@@ -21,6 +21,7 @@ class Route(StrEnum):
     STATUS = "status"
     ACTION_LIST = "action_list"  # one incident's items (`mine` inside its channel: yours only)
     CHANGE = "change"  # everything that appends to an incident's log
+    PAGE = "page"  # page someone by hand (needs who is on call)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ def route(command: Command, channel_incident: Callable[[], int | None]) -> Route
         raise UserError(reply("incident_not_named", verb=command.verb))
     if command.verb == "status":
         return Routed(Route.STATUS, number)
+    if command.verb == "page":
+        return Routed(Route.PAGE, number)
     if command.verb == "action" and command.sub in ("list", "mine"):
         return Routed(Route.ACTION_LIST, number)
     return Routed(Route.CHANGE, number)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.core.events import FollowUpItem, NewEvent, NoticeDue
+from bot.core.paging import EXHAUSTED, paging_due_at
 from bot.core.policy import Policy
 from bot.core.state import IncidentState
 
@@ -30,6 +31,7 @@ NOTICE_KINDS = (
     ACTION_DUE,
     ACTION_OVERDUE,
     FOLLOW_UP,
+    EXHAUSTED,  # decided by bot.core.paging: nobody answered any level of the escalation
 )
 # Notices that go to a person's direct messages rather than a channel.
 DIRECT_KINDS = (ACTION_DUE, ACTION_OVERDUE)
@@ -69,8 +71,12 @@ def due_work(state: IncidentState, policy: Policy, now: datetime) -> list[Due]:
 
 
 def next_due_at(state: IncidentState, policy: Policy) -> datetime | None:
-    """The earliest time anything could become due, for the heartbeat's index; None if nothing will."""
+    """The earliest time anything could become due (a notice, a page), for the heartbeat's index;
+    None if nothing will."""
     times = [d.due_at for d in _candidates(state, policy) if d.key not in state.cadence.notice_keys]
+    paging = paging_due_at(state, policy)
+    if paging is not None:
+        times.append(paging)
     return min(times) if times else None
 
 

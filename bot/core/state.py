@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from bot.core import events as ev
 from bot.core.events import AlertLink, Event
@@ -247,6 +247,57 @@ class AlertState:
 
 
 @dataclass
+class PagingProgress:
+    """The escalation policy in force (a copy, from when paging started), who was paged at which
+    level, and which of those pages reached their DM and PagerDuty."""
+
+    started: Event | None = None
+    pages: list[Event] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    paged: set[str] = field(default_factory=set)  # everyone paged: they become members
+    dm_sent: set[tuple[int, str]] = field(default_factory=set)  # (page seq, user)
+    pagerduty_done: set[tuple[int, str]] = field(default_factory=set)  # (seq, action), answered
+    pagerduty_triggered: bool = False  # PagerDuty accepted a trigger: its alert is open
+    pagerduty_retry: dict[tuple[int, str], ev.PagerDutyDeferred] = field(default_factory=dict)
+
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset(ev.PAGING_TYPES | ev.PAGE_DELIVERY_TYPES)
+
+    @property
+    def policy(self) -> ev.PagingStarted | None:
+        return None if self.started is None else _as(self.started.payload, ev.PagingStarted)
+
+    @property
+    def escalation(self) -> list[Event]:
+        """The policy's pages (not those by hand), in order."""
+        return [p for p in self.pages if _as(p.payload, ev.Paged).level > 0]
+
+    def apply(self, event: Event) -> None:
+        match event.payload:
+            case ev.PagingStarted():
+                self.started = event
+            case ev.Paged(key=key, users=users):
+                self.pages.append(event)
+                self.keys.add(key)
+                self.paged |= set(users)
+            case ev.SlackPageSent(for_seq=for_seq, user=user):
+                self.dm_sent.add((for_seq, user))
+            case ev.PagerDutyNotified(for_seq=for_seq, action=action, result=result):
+                self.pagerduty_done.add((for_seq, action))
+                self.pagerduty_triggered |= action == "trigger" and result == "sent"
+                self.pagerduty_retry.pop((for_seq, action), None)
+            case ev.PagerDutyDeferred(for_seq=for_seq, action=action) as deferred:
+                self.pagerduty_retry[(for_seq, action)] = deferred
+
+
+_T = TypeVar("_T")
+
+
+def _as(payload: ev.Payload, kind: type[_T]) -> _T:
+    assert isinstance(payload, kind)
+    return payload
+
+
+@dataclass
 class IncidentState:
     number: int
     facts: Facts
@@ -254,6 +305,7 @@ class IncidentState:
     slack: SlackProgress = field(default_factory=SlackProgress)
     postmortem: PostmortemState = field(default_factory=PostmortemState)
     alert: AlertState = field(default_factory=AlertState)
+    paging: PagingProgress = field(default_factory=PagingProgress)
     last_seq: int = 0
     last_lifecycle_seq: int = 0
     topic_seq: int = 0  # the last event that changed what the channel topic shows
@@ -288,7 +340,7 @@ class IncidentState:
     def wanted_members(self) -> set[str]:
         """Everyone who should be in the incident channel (people; not the alert intake)."""
         f = self.facts
-        people = (f.declared_by, *f.responders, *f.roles.values(), *f.joined)
+        people = (f.declared_by, *f.responders, *f.roles.values(), *f.joined, *self.paging.paged)
         return {u for u in people if _SLACK_USER.match(u)}
 
     def apply(self, event: Event) -> None:
@@ -321,6 +373,7 @@ _PARTS = (
     ("slack", SlackProgress.TYPES),
     ("postmortem", PostmortemState.TYPES),
     ("alert", AlertState.TYPES),
+    ("paging", PagingProgress.TYPES),
 )
 # Which parts read each event type: replay looks it up once per event instead of asking each part.
 _PARTS_FOR = {kind: tuple(name for name, types in _PARTS if kind in types) for kind in ev.ALL_TYPES}

@@ -13,7 +13,9 @@ JOIN = "incident.join"
 # Link buttons (runbook, dashboard from the alert): Slack still reports the click; it is acked.
 RUNBOOK = "incident.runbook"
 DASHBOARD = "incident.dashboard"
-ACTION_IDS = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN, RUNBOOK, DASHBOARD)
+# Acknowledge on a page's direct message.
+PAGE_ACK = "incident.page_ack"
+ACTION_IDS = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN, RUNBOOK, DASHBOARD, PAGE_ACK)
 
 DECLARE_VIEW = "incident.declare_view"
 UPDATE_VIEW = "incident.update_view"

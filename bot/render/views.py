@@ -154,6 +154,14 @@ class Messages:
     def triage(self, group: Any) -> str:
         return self.renderer.text("triage.mrkdwn.j2", group=group)
 
+    def page_blocks(self, page: Event, state: IncidentState) -> list[dict[str, Any]]:
+        return self.renderer.blocks("page.json.j2", page=event_view(page), incident=incident_view(state))
+
+    def page_text(self, page: Event, state: IncidentState) -> str:
+        return self.renderer.text(
+            "page_fallback.txt.j2", page=event_view(page), incident=incident_view(state)
+        )
+
     def notice(self, event: Event, state: IncidentState) -> str:
         return self.renderer.text("notice.mrkdwn.j2", notice=event_view(event), incident=incident_view(state))
 
@@ -189,6 +197,8 @@ def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState
         ev.SlackChannelCreated(channel_id="C0SAMPLE", name="inc-0-sample"),
         ev.AlertsFiring(fingerprints=("f2",), summaries=("s",)),
         ev.AlertsResolved(group="g"),
+        ev.Paged(key="page@1:0", level=1, users=("U0SAMPLE",), targets=("Primary",), unfilled=("Secondary",)),
+        ev.Paged(key="manual@6", users=("U0OTHER",), targets=("<@U0OTHER>",), message="Sample & <check>"),
         ev.IncidentAcknowledged(),
         ev.StatusUpdated(message="m", status="identified", previous_status="investigating"),
         ev.SeverityChanged(previous_severity="sev1", to="sev2", reason="r"),
@@ -244,6 +254,7 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
     outputs = {
         "summary.json.j2": messages.summary_blocks(open_state, now),
         "announcement.json.j2": messages.announcement_blocks(state),
+        "page.json.j2": messages.page_blocks(state.paging.pages[0], state),
     }
     views = {
         "declare_modal.json.j2": messages.declare_modal("U0SAMPLE", "C0SAMPLE"),
@@ -256,6 +267,9 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
         outputs[name] = view["blocks"]
     messages.summary_text(state)
     messages.announcement_text(state)
+    for page in state.paging.pages:
+        messages.page_blocks(page, state)
+        messages.page_text(page, state)
     messages.topic(state)
     messages.status(state, now)
     messages.help()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,9 @@ from bot.core.errors import DuplicateDelivery
 from bot.core.events import Event
 from bot.core.schedule import next_due_at
 from bot.core.state import replay
-from bot.service.base import ServiceBase
+from bot.service.paging import Paging
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class AlertOutcome:
     post_to: Destination | None = None  # where a triage-grade group is shown
 
 
-class AlertIntake(ServiceBase):
+class AlertIntake(Paging):
     def receive_alerts(self, group: AlertGroup) -> AlertOutcome:
         """One Alertmanager notification: page -> an incident (one per group while it is open),
         ticket -> the triage channel, anything else -> only recorded. Every one is logged."""
@@ -74,4 +77,8 @@ class AlertIntake(ServiceBase):
             )
         except DuplicateDelivery as dup:
             return dup.incident  # a re-send raced the first delivery
+        try:
+            self.page_if_due(event.incident)  # level 1 at once; else the heartbeat pages it
+        except Exception:
+            log.exception("INC-%s: could not decide paging now; the heartbeat will", event.incident)
         return event.incident

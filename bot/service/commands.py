@@ -21,6 +21,7 @@ from bot.core.schedule import next_due_at
 from bot.core.state import IncidentState, replay
 from bot.service.base import Outcome
 from bot.service.oncall_commands import OnCallCommands
+from bot.service.paging import Paging
 from bot.service.reads import Reads, item_rows
 from bot.slack.naming import channel_name_for
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 Viewer = tuple[str, str | None]  # who acts, and the channel they act from
 
 
-class Commands(Reads, OnCallCommands):
+class Commands(Reads, OnCallCommands, Paging):
     # Slash commands -----------------------------------------------------------------------
 
     def handle_command(self, text: str, actor: str, channel_id: str | None) -> Outcome:
@@ -56,7 +57,15 @@ class Commands(Reads, OnCallCommands):
         assert number is not None
         logs.bind(incident=number)
         if routed.route is Route.CHANGE:
-            return self._change(number, command, actor, now, viewer=(actor, channel_id))
+            changed = self._change(number, command, actor, now, viewer=(actor, channel_id))
+            if command.verb == "severity":
+                self._page_soon(number)  # raised to a severity that pages: level 1 now
+            return changed
+        if routed.route is Route.PAGE:
+            decision = self._decided(
+                number, lambda state: self.page_by_hand(state, command, actor, now), (actor, channel_id)
+            )
+            return Outcome(self.messages.reply(decision.reply) if decision.reply else "", number)
         state = self.state_of(number)
         self.refuse_unless_visible(state, actor, channel_id)
         if routed.route is Route.STATUS:
@@ -81,6 +90,7 @@ class Commands(Reads, OnCallCommands):
             return Outcome(self.messages.reply(already), dup.incident)
         state.number = event.incident  # the store gave it its number
         logs.bind(incident=state.number)
+        self._page_soon(state.number)
         answer = reply(
             "declared",
             key=state.key,
@@ -89,6 +99,13 @@ class Commands(Reads, OnCallCommands):
             channel_name=channel_name_for(state.number, state.facts.title, self.policy.channel_prefix),
         )
         return Outcome(self.messages.reply(answer), state.number, after_sync=self.channel_ready_text)
+
+    def _page_soon(self, number: int) -> None:
+        """Level 1 within seconds of the declaration; if this fails, the heartbeat pages it."""
+        try:
+            self.page_if_due(number)
+        except Exception:
+            log.exception("INC-%s: could not decide paging now; the heartbeat will", number)
 
     def channel_ready_text(self, state: IncidentState | None) -> str:
         if state is None or state.slack.channel_id is None:

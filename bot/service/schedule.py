@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import logs
-from bot.core.events import SCHEDULE_TYPES
+from bot.core.events import SCHEDULE_TYPES, NewEvent
+from bot.core.paging import OnCallNow, decide_paging, paging_due_at
 from bot.core.schedule import decide_notices, next_due_at
-from bot.core.state import replay
-from bot.service.base import SCHEDULER_LEASE, ServiceBase
+from bot.core.state import IncidentState, replay
+from bot.service.base import SCHEDULER_LEASE
+from bot.service.paging import Paging
 
 
-class Schedule(ServiceBase):
+class Schedule(Paging):
     def hold_scheduler_lease(self, ttl: timedelta) -> bool:
         """True while this process is the one that does scheduled work (renewed each heartbeat)."""
         return self.store.try_lease(SCHEDULER_LEASE, self.instance_id, self.clock(), ttl)
@@ -27,11 +29,16 @@ class Schedule(ServiceBase):
 
     def _with_notices_due(self, candidates: list[int], now: datetime) -> list[int]:
         """Of the incidents the index says are due, those the due-work rules agree about, judged
-        on just the events the rules read (what people did and notices already decided)."""
+        on just the events the rules read (what people did, notices decided, pages sent)."""
         logs = self.store.load_many(candidates, types=SCHEDULE_TYPES)
-        return [
-            n for n, events in logs.items() if events and decide_notices(replay(events), self.policy, now)
-        ]
+        return [n for n, events in logs.items() if events and self._is_due(replay(events), now)]
+
+    def _is_due(self, state: IncidentState, now: datetime) -> bool:
+        paging = paging_due_at(state, self.policy)
+        return (paging is not None and paging <= now) or bool(decide_notices(state, self.policy, now))
+
+    def _decide_due(self, state: IncidentState, now: datetime, who: OnCallNow) -> list[NewEvent]:
+        return decide_notices(state, self.policy, now) + decide_paging(state, self.policy, who, now)
 
     def run_schedule(self) -> list[int]:
         """Record every notice due now; return the incidents that now owe Slack a post."""
@@ -44,10 +51,11 @@ class Schedule(ServiceBase):
                 state = self.state_of(number)
                 self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
         touched = []
+        who = self.on_call_now() if due else OnCallNow()
         for number in sorted(due):
             # Decided again on the full log: what is written is decided on the whole truth.
             with logs.bound(incident=number):
-                if self._append_decided(number, lambda state: decide_notices(state, self.policy, now)):
+                if self._append_decided(number, lambda state: self._decide_due(state, now, who)):
                     touched.append(number)
         return touched
 

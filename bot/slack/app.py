@@ -37,6 +37,7 @@ SUMMARY_ACTIONS = {
     ids.SEVERITY: "severity",
     ids.MITIGATE: "mitigate",
     ids.RESOLVE: "resolve",
+    ids.PAGE_ACK: "ack",  # Acknowledge on a page's direct message: the same decision as the summary's
 }
 VIEW_FORMS = {
     ids.DECLARE_VIEW: "declare",

@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.web import SlackResponse
 
+from bot import pagerduty
 from bot.core import events as ev
 from bot.core.alerts import AlertGroup
 from bot.core.audience import Destination
@@ -94,8 +95,10 @@ class SlackNotifier:
         policy: Policy,
         pacer: ChannelPacer,
         names: NameStore | None = None,
+        pager: pagerduty.PagerDutyClient | None = None,
     ) -> None:
         self.client = client
+        self.pager = pager  # PagerDuty's Events API, when PAGERDUTY_ROUTING_KEY is set
         self.messages = messages
         self.policy = policy
         self.pacer = pacer
@@ -135,6 +138,10 @@ class SlackNotifier:
                 return self._post_notice(step, state, now)
             case StepKind.PUBLISH_POSTMORTEM:
                 return self._publish_postmortem(step, state, now)
+            case StepKind.PAGE:
+                return self._page(step, state, now)
+            case StepKind.PAGERDUTY:
+                return self._pagerduty(step, state, now)
             case _:
                 assert_never(step.kind)
 
@@ -273,6 +280,72 @@ class SlackNotifier:
         file_id = response["files"][0]["id"] if response.get("files") else response["file"]["id"]
         digest = hashlib.sha256(markdown.encode()).hexdigest()
         return ev.SlackPostmortemPublished(for_seq=step.seq, version=version, file_id=file_id, sha256=digest)
+
+    def _page(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
+        """The page's direct message (a user id as the channel: Slack posts in the bot's DM with
+        them, which needs only chat:write)."""
+        page = state.event(step.seq)
+        response = self._post_to(
+            step.destination,
+            text=self.messages.page_text(page, state),
+            blocks=self.messages.page_blocks(page, state),
+            unfurl_links=False,
+        )
+        return ev.SlackPageSent(
+            for_seq=step.seq, user=step.user, channel_id=response["channel"], ts=response["ts"]
+        )
+
+    def _pagerduty(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
+        """One trigger, acknowledge or resolve. PagerDuty asking to retry later is recorded with the
+        time to try again; until then the step stays owed but waits (like a channel at its limit)."""
+        if self.pager is None:
+            raise RuntimeError("a PagerDuty step is owed but PAGERDUTY_ROUTING_KEY is not set")
+        deferred = state.paging.pagerduty_retry.get((step.seq, step.action))
+        if deferred is not None and deferred.retry_at > now:
+            raise ChannelBusy(f"PagerDuty asked to wait until {deferred.retry_at.isoformat()}")
+        attempt = deferred.attempt if deferred is not None else 0
+        result = self.pager.send(self._pagerduty_event(step, state, now), attempt=attempt)
+        match result:
+            case pagerduty.Sent():
+                return ev.PagerDutyNotified(for_seq=step.seq, action=step.action)
+            case pagerduty.Rejected(reason=reason):
+                log.warning("%s: PagerDuty refused the %s: %s", state.key, step.action, reason)
+                return ev.PagerDutyNotified(
+                    for_seq=step.seq, action=step.action, result="rejected", reason=reason
+                )
+            case pagerduty.RetryLater(reason=reason, delay=delay):
+                return ev.PagerDutyDeferred(
+                    for_seq=step.seq,
+                    action=step.action,
+                    attempt=attempt + 1,
+                    retry_at=now + delay,
+                    reason=reason,
+                )
+            case _:
+                assert_never(result)
+
+    def _pagerduty_event(self, step: Owed, state: IncidentState, now: datetime) -> pagerduty.PagerDutyEvent:
+        if step.action == "acknowledge":
+            return pagerduty.acknowledge(state.key)
+        if step.action == "resolve":
+            return pagerduty.resolve(state.key)
+        page = state.event(step.seq).payload
+        assert isinstance(page, ev.Paged)
+        details = {
+            "incident": state.key,
+            "severity": state.facts.severity,
+            "slack_channel": state.slack.channel_name or state.slack.channel_id,
+            "paged": list(page.users),
+            "level": page.level,
+        }
+        body = pagerduty.Payload(
+            summary=f"{state.key} ({state.facts.severity.upper()}): {state.facts.title}",
+            source="incident-bot",
+            severity="critical",
+            timestamp=now,
+            custom_details=details,
+        )
+        return pagerduty.trigger(state.key, body)
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         """A modal, opened while the trigger is fresh (Slack allows 3 seconds)."""
