@@ -54,6 +54,9 @@ def _value_for(hint: str):
             ),
             max_size=3,
         ).map(tuple),
+        "tuple[ComponentStatus, ...]": st.lists(st.builds(ev.ComponentStatus, _text, _text), max_size=3).map(
+            tuple
+        ),
     }
     return table[hint]
 
@@ -114,6 +117,7 @@ def test_a_log_written_by_the_previous_release_still_loads():
     types = {e.type for events in logs.values() for e in events}
     new_since = {"ResponderJoined", "SlackChannelNameChosen", "SlackChannelNameTaken"}
     new_since |= {"PagingStarted", "Paged", "SlackPageSent", "PagerDutyNotified", "PagerDutyDeferred"}
+    new_since |= {"StatusPagePublished"}
     assert types == {cls.TYPE for cls in ALL_TYPES} - new_since
     shown = json.loads((GOLDEN / "views_dc3bcd1.json").read_text())
     messages = Messages(Renderer(), Policy())
@@ -129,9 +133,17 @@ def test_a_log_written_by_the_previous_release_still_loads():
 
 def test_every_event_type_is_folded_by_some_part_of_the_state():
     """A new event type must be wired into a part's TYPES (or be one IncidentState reads itself)."""
-    from bot.core.state import AlertState, Cadence, Facts, PagingProgress, PostmortemState, SlackProgress
+    from bot.core.state import (
+        AlertState,
+        Cadence,
+        Facts,
+        PagingProgress,
+        PostmortemState,
+        PublicState,
+        SlackProgress,
+    )
 
-    parts = (Facts, Cadence, SlackProgress, PostmortemState, AlertState, PagingProgress)
+    parts = (Facts, Cadence, SlackProgress, PostmortemState, AlertState, PagingProgress, PublicState)
     folded = set().union(*(part.TYPES for part in parts))
     read_by_the_state_itself = {ev.IncidentDeclared, ev.NoteAdded, ev.MessagePinned, ev.MessageUnpinned}
     assert folded | read_by_the_state_itself == set(ALL_TYPES)

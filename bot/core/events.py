@@ -363,6 +363,27 @@ class PagerDutyDeferred(Payload):
     reason: str = ""
 
 
+# What customers were told -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    component: str  # our component name (status_page.components)
+    status: str  # bot.core.status_page.COMPONENT_STATUSES
+
+
+@dataclass(frozen=True)
+class StatusPagePublished(Payload):
+    """Exactly what went public, chosen by the event's actor at its `at`: the public title (never
+    the internal one), the message customers read, the public status (investigating, identified,
+    monitoring, resolved) and every affected component's status as it stands after this one."""
+
+    public_title: str
+    message: str
+    status: str
+    components: tuple[ComponentStatus, ...] = ()
+
+
 # Families of types ------------------------------------------------------------------------------
 
 EventType = type[Payload]
@@ -391,6 +412,8 @@ PAGING_TYPES: frozenset[EventType] = frozenset({PagingStarted, Paged})
 TIMELINE_TYPES: frozenset[EventType] = LIFECYCLE_TYPES | {MessagePinned, MessageUnpinned, Paged}
 # What the bot did outside Slack's channels for paging: DMs delivered, PagerDuty answers.
 PAGE_DELIVERY_TYPES: frozenset[EventType] = frozenset({SlackPageSent, PagerDutyNotified, PagerDutyDeferred})
+# What went public (the status page, and Statuspage.io's mirror of it).
+PUBLICATION_TYPES: frozenset[EventType] = frozenset({StatusPagePublished})
 SLACK_TYPES: frozenset[EventType] = frozenset(
     {
         SlackChannelNameChosen,
@@ -413,6 +436,7 @@ ALL_TYPES: frozenset[EventType] = (
     | POSTMORTEM_TYPES
     | PAGING_TYPES
     | PAGE_DELIVERY_TYPES
+    | PUBLICATION_TYPES
     | {NoticeDue, ResponderJoined}
 )
 # All that the metrics read: what people did, action items, and which postmortems were published.

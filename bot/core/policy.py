@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.core.oncall_config import OnCallConfig
 from bot.core.slo import SLO
+from bot.core.status_page import StatusPageConfig
 
 STATUSES = ("investigating", "identified", "monitoring", "mitigated", "resolved")
 UPDATE_STATUSES = ("investigating", "identified", "monitoring")
@@ -78,6 +79,8 @@ class Policy:
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
     # Service level objectives (bot.core.slo); `incident-bot slo rules` turns them into Prometheus rules.
     slos: tuple[SLO, ...] = ()
+    # The public status page and its Statuspage.io mirror (bot.core.status_page); off without components.
+    status_page: StatusPageConfig = field(default_factory=StatusPageConfig)
     # Pages also go to PagerDuty (set from PAGERDUTY_ROUTING_KEY at start, not from the file).
     pagerduty: bool = False
 

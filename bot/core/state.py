@@ -298,6 +298,27 @@ def _as(payload: ev.Payload, kind: type[_T]) -> _T:
 
 
 @dataclass
+class PublicState:
+    """What was published to the status page, in order; nothing else about the incident is public."""
+
+    publications: list[Event] = field(default_factory=list)
+
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = ev.PUBLICATION_TYPES
+
+    @property
+    def published(self) -> bool:
+        return bool(self.publications)
+
+    @property
+    def latest(self) -> ev.StatusPagePublished | None:
+        return _as(self.publications[-1].payload, ev.StatusPagePublished) if self.publications else None
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event.payload, ev.StatusPagePublished):
+            self.publications.append(event)
+
+
+@dataclass
 class IncidentState:
     number: int
     facts: Facts
@@ -306,6 +327,7 @@ class IncidentState:
     postmortem: PostmortemState = field(default_factory=PostmortemState)
     alert: AlertState = field(default_factory=AlertState)
     paging: PagingProgress = field(default_factory=PagingProgress)
+    public: PublicState = field(default_factory=PublicState)
     last_seq: int = 0
     last_lifecycle_seq: int = 0
     topic_seq: int = 0  # the last event that changed what the channel topic shows
@@ -374,6 +396,7 @@ _PARTS = (
     ("postmortem", PostmortemState.TYPES),
     ("alert", AlertState.TYPES),
     ("paging", PagingProgress.TYPES),
+    ("public", PublicState.TYPES),
 )
 # Which parts read each event type: replay looks it up once per event instead of asking each part.
 _PARTS_FOR = {kind: tuple(name for name, types in _PARTS if kind in types) for kind in ev.ALL_TYPES}
