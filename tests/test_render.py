@@ -119,6 +119,12 @@ POSTED_SAMPLES = {
     ev.AlertsFiring: {"fingerprints": ["f2"], "summaries": ["Disk full"]},
     ev.AlertsResolved: {"group": "g"},
     ev.Paged: {"key": "page@1:0", "level": 1, "round": 0, "users": ["U0CAROL"], "targets": ["Primary"]},
+    ev.StatusPagePublished: {
+        "public_title": "Checkout is slow",
+        "message": "We are looking into it",
+        "status": "investigating",
+        "components": [{"component": "API", "status": "partial_outage"}],
+    },
 }
 
 
