@@ -330,3 +330,22 @@ def test_a_private_incident_is_published_only_explicitly(h):
     posted = [m.text for m in h.slack.channel(channel).messages if "Published to the status page" in m.text]
     assert len(posted) == 1
     assert h.slack.channel(h.announcements).messages == []  # still nothing in a shared channel
+
+
+def test_the_published_postmortem_says_what_customers_were_told(h):
+    """`/incident postmortem` after a publication and a resolution: the file in the channel has
+    "What customers were told" with each publication's time, status and exact message."""
+    channel, _ = declared(h)
+    first_publication(h)
+    h.command("resolve Pool leak fixed", user=ALICE, channel=channel)
+    h.command("postmortem", user=ALICE, channel=channel)
+    h.settle()
+    (file,) = h.slack.files()
+    content = h.slack.file_content(file["id"]).decode()
+    told = content.split("## What customers were told\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in told.splitlines() if line.startswith("| 20")]
+    assert len(rows) == 2
+    assert "| Identified | **Checkout is slow**: We are looking into slow checkouts & <payments> |" in rows[0]
+    assert (
+        "| Resolved | **Checkout is slow**: This incident has been resolved. | API: operational |" in rows[1]
+    )
