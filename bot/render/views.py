@@ -55,12 +55,12 @@ def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str
 
 def publication_view(state: IncidentState, page: StatusPageConfig) -> dict[str, Any]:
     """What the publish form starts from: the latest publication's title and status, and each
-    component's status as published (operational where none was). Only public values."""
+    component's status as published (operational where none was). Only public values; the message
+    starts empty, so nothing is told twice by a careless submit."""
     latest = state.public.latest
     current = {c.component: c.status for c in latest.components} if latest else {}
     return {
         "public_title": latest.public_title if latest else "",
-        "message": latest.message if latest else "",
         "status": latest.status if latest else PUBLIC_STATUSES[0],
         "private": state.private,
         "components": [
