@@ -353,3 +353,5 @@ class ServerThread:
         self._thread.join(timeout=5)
         if self._thread.is_alive():  # connections still open: close from here, the loop ends later
             self.server.close()
+        # Closing the sockets leaves waitress's worker threads waiting for tasks: end them too.
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
