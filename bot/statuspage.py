@@ -101,13 +101,18 @@ StatuspageResult = Created | Updated | Found | NotFound | Rejected | RetryLater
 # Pacing and back-off
 
 
+# Statuspage allows one request a second per key; a little more keeps network jitter from bringing
+# two requests closer than that at its end.
+PACING_SECONDS: Final = 1.05
+
+
 class Pacer:
     """At least ``interval`` seconds between requests, across every thread of the process.
     ``wait`` reserves the next slot and sleeps until it (clock and sleep injectable for tests)."""
 
     def __init__(
         self,
-        interval: float = 1.0,
+        interval: float = PACING_SECONDS,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,

@@ -176,7 +176,7 @@ class FakeStatuspage:
         self._components = {c: "operational" for c in components}
         self._incidents: list[Incident] = []
         self._requests: list[Request] = []
-        self._failures: deque[list[int]] = deque()  # [status, remaining]
+        self._failures: deque[list[Any]] = deque()  # [status, remaining, error text]
         self._drop_creates = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -230,10 +230,11 @@ class FakeStatuspage:
 
     # -- what the test arranges -------------------------------------------------------------------
 
-    def fail_next(self, status: int, count: int = 1) -> None:
-        """Answer the next ``count`` requests with ``status`` (420, 429, 500...), changing nothing."""
+    def fail_next(self, status: int, count: int = 1, *, error: str | None = None) -> None:
+        """Answer the next ``count`` requests with ``status`` (420, 429, 500...), changing nothing;
+        ``error`` is the text of the answer's ``error``."""
         with self._lock:
-            self._failures.append([status, count])
+            self._failures.append([status, count, error])
 
     def drop_answer_next(self, count: int = 1) -> None:
         """Carry out the next ``count`` creates, then close the connection without answering."""
@@ -273,7 +274,8 @@ class FakeStatuspage:
             failure[1] -= 1
             if failure[1] <= 0:
                 self._failures.popleft()
-            return failure[0], {"error": "Rate limited" if failure[0] in (420, 429) else "Server error"}
+            default = "Rate limited" if failure[0] in (420, 429) else "Something went wrong"
+            return failure[0], {"error": failure[2] or default}
         query = parse_qs(parts.query)
         if rest in ([], ["unresolved"]) and method == "GET":
             return 200, self._list(unresolved=rest == ["unresolved"], query=query)
