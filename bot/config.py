@@ -36,6 +36,9 @@ class Settings:
     # PAGERDUTY_ROUTING_KEY (an Events API v2 integration key): pages also go to PagerDuty.
     pagerduty_routing_key: str | None = None
     pagerduty_events_url: str | None = None  # PAGERDUTY_EVENTS_URL, default PagerDuty's own
+    # STATUSPAGE_API_KEY: with status_page.statuspage, publications are mirrored to Statuspage.io.
+    statuspage_api_key: str | None = None
+    statuspage_api_url: str | None = None  # STATUSPAGE_API_URL (with /v1), default Statuspage's own
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, socket_mode: bool = False) -> Settings:
@@ -64,6 +67,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, socket_mode: bool = F
         app_token=env["SLACK_APP_TOKEN"] if socket_mode else None,
         pagerduty_routing_key=env.get("PAGERDUTY_ROUTING_KEY", "").strip() or None,
         pagerduty_events_url=env.get("PAGERDUTY_EVENTS_URL", "").strip() or None,
+        statuspage_api_key=env.get("STATUSPAGE_API_KEY", "").strip() or None,
+        statuspage_api_url=env.get("STATUSPAGE_API_URL", "").strip() or None,
         **file_settings,
     )
 

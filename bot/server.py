@@ -37,6 +37,8 @@ from bot.slack.oncall_notifier import OnCallSlackNotifier
 from bot.slack.pacing import ChannelPacer
 from bot.slack.socket_mode import PING_INTERVAL, SocketModeConnection
 from bot.slack.template_check import check_templates
+from bot.statuspage import DEFAULT_API_URL as DEFAULT_STATUSPAGE_URL
+from bot.statuspage import StatuspageClient
 from bot.store.db import make_engine
 from bot.store.event_store import EventStore
 from bot.store.migrate import upgrade as upgrade_schema
@@ -122,8 +124,15 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     upgrade_schema(store.engine)  # under a lock: replicas starting together migrate once
     client = make_client(settings.bot_token, settings.slack_api_url)
     pager, policy = pagerduty_for(settings)
+    mirror, policy = statuspage_for(settings, policy)
     notifier = SlackNotifier(
-        client, messages, policy, ChannelPacer(settings.posts_per_second), NameStore(store.engine), pager
+        client,
+        messages,
+        policy,
+        ChannelPacer(settings.posts_per_second),
+        NameStore(store.engine),
+        pager,
+        statuspage=mirror,
     )
     service = IncidentService(store, policy, messages, clock, slack=notifier)
     # Names for readers outside Slack (users.info, conversations.info); see bot/service/names.py.
@@ -168,6 +177,24 @@ def pagerduty_for(settings: Settings) -> tuple[PagerDutyClient | None, Policy]:
         settings.pagerduty_routing_key, events_url=settings.pagerduty_events_url or DEFAULT_EVENTS_URL
     )
     return pager, replace(settings.policy, pagerduty=True)
+
+
+def statuspage_for(settings: Settings, policy: Policy) -> tuple[StatuspageClient | None, Policy]:
+    """The Statuspage client STATUSPAGE_API_KEY asks for (one per process: its pacer keeps this
+    process's requests a second apart), and the policy that says publications are mirrored. Both
+    the key and `status_page.statuspage` are needed; either alone is logged and ignored."""
+    if not settings.statuspage_api_key:
+        if policy.status_page.statuspage is not None:
+            log.warning("status_page.statuspage is configured but STATUSPAGE_API_KEY is not set: no mirror")
+        return None, policy
+    logs.redact_values(settings.statuspage_api_key)
+    if policy.status_page.statuspage is None:
+        log.warning("STATUSPAGE_API_KEY is set but status_page.statuspage is not configured: no mirror")
+        return None, policy
+    client = StatuspageClient(
+        settings.statuspage_api_key, api_url=settings.statuspage_api_url or DEFAULT_STATUSPAGE_URL
+    )
+    return client, replace(policy, mirror_statuspage=True)
 
 
 def make_wsgi_app(

@@ -7,6 +7,7 @@ action items for members and outsiders) and checks every owed Slack step of ever
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from bot.core.owed import StepKind, owed_slack_work
 from bot.core.policy import Policy
 from bot.core.schedule import NOTICE_KINDS, UNACKED
 from bot.core.state import replay
+from bot.core.status_page import Component, StatusPageConfig, StatuspageMirror
 from tests.events import E
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
@@ -218,7 +220,7 @@ def test_a_private_incident_is_neither_announced_nor_re_announced():
 
 def test_the_transport_performs_every_kind_of_step():
     """The notifier's table covers every StepKind: each one reaches a Web API call (PagerDuty's
-    step, its Events API)."""
+    step, its Events API; Statuspage's, its Manage API)."""
     from bot.core.audience import Destination
     from bot.core.owed import Owed
     from bot.render.renderer import Renderer
@@ -245,10 +247,19 @@ def test_the_transport_performs_every_kind_of_step():
         (ev.NoticeDue, _notice("status_update", "U0ALICE", 1)),
         (ev.PostmortemRequested, {"version": 1}),
         (ev.Paged, {"key": "manual@9", "users": ("U0BOB",)}),
+        (ev.StatusPagePublished, {"public_title": "t", "message": "m", "status": "investigating"}),
+        (ev.StatuspageIncidentCreated, {"for_seq": 10, "incident_id": "p0incident01"}),
     )
     seqs = {ev.NoteAdded: 6, ev.NoticeDue: 7, ev.PostmortemRequested: 8, ev.Paged: 9}
+    mirror = StatusPageConfig(components=(Component("API"),), statuspage=StatuspageMirror("page01"))
+    policy = replace(POLICY, status_page=mirror, mirror_statuspage=True)
     notifier = SlackNotifier(
-        Client(), Messages(Renderer(), POLICY), POLICY, ChannelPacer(100), pager=Client()
+        Client(),
+        Messages(Renderer(), policy),
+        policy,
+        ChannelPacer(100),
+        pager=Client(),
+        statuspage=Client(),
     )
     here = Destination(Audience.INCIDENT_CHANNEL, "C1")
     for kind in StepKind:
@@ -257,9 +268,11 @@ def test_the_transport_performs_every_kind_of_step():
             StepKind.PUBLISH_POSTMORTEM: seqs[ev.PostmortemRequested],
             StepKind.PAGE: seqs[ev.Paged],
             StepKind.PAGERDUTY: seqs[ev.Paged],
+            StepKind.STATUSPAGE: 10,
         }.get(kind, seqs[ev.NoteAdded])
+        action = "update" if kind is StepKind.STATUSPAGE else "trigger"
         try:
-            notifier.perform(Owed(kind, here, seq=seq, user="U0BOB", action="trigger"), state, T0)
+            notifier.perform(Owed(kind, here, seq=seq, user="U0BOB", action=action), state, T0)
         except Reached:
             continue
         raise AssertionError(f"{kind} made no Web API call")

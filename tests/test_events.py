@@ -118,6 +118,7 @@ def test_a_log_written_by_the_previous_release_still_loads():
     new_since = {"ResponderJoined", "SlackChannelNameChosen", "SlackChannelNameTaken"}
     new_since |= {"PagingStarted", "Paged", "SlackPageSent", "PagerDutyNotified", "PagerDutyDeferred"}
     new_since |= {"StatusPagePublished"}
+    new_since |= {cls.TYPE for cls in ev.STATUSPAGE_TYPES}
     assert types == {cls.TYPE for cls in ALL_TYPES} - new_since
     shown = json.loads((GOLDEN / "views_dc3bcd1.json").read_text())
     messages = Messages(Renderer(), Policy())
@@ -141,9 +142,19 @@ def test_every_event_type_is_folded_by_some_part_of_the_state():
         PostmortemState,
         PublicState,
         SlackProgress,
+        StatuspageProgress,
     )
 
-    parts = (Facts, Cadence, SlackProgress, PostmortemState, AlertState, PagingProgress, PublicState)
+    parts = (
+        Facts,
+        Cadence,
+        SlackProgress,
+        PostmortemState,
+        AlertState,
+        PagingProgress,
+        PublicState,
+        StatuspageProgress,
+    )
     folded = set().union(*(part.TYPES for part in parts))
     read_by_the_state_itself = {ev.IncidentDeclared, ev.NoteAdded, ev.MessagePinned, ev.MessageUnpinned}
     assert folded | read_by_the_state_itself == set(ALL_TYPES)

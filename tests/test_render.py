@@ -8,15 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot import pagerduty
+from bot import pagerduty, statuspage
 from bot.core import events as ev
 from bot.core import owed
 from bot.core.commands import USAGE, VERBS
 from bot.core.errors import ConfigError
 from bot.core.events import Event
+from bot.core.mirror import MirrorRequest
 from bot.core.policy import Policy
 from bot.core.schedule import decide_notices
 from bot.core.state import replay
+from bot.core.status_page import Component, StatusPageConfig, StatuspageMirror
 from bot.render.renderer import Renderer, clip, default_template_dir, escape_mrkdwn
 from bot.render.views import Messages
 from bot.slack.notifier import SlackNotifier
@@ -258,13 +260,35 @@ class RecordingPager:
         return pagerduty.Sent(event.dedup_key)
 
 
+class RecordingStatuspage:
+    """Stands in for bot.statuspage.StatuspageClient: records each request and accepts it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, MirrorRequest]] = []
+
+    def create(self, page_id, request, *, marker, attempt=0):
+        self.sent.append(("create", request))
+        return statuspage.Created("p0incident01")
+
+    def update(self, page_id, incident_id, request, *, attempt=0):
+        self.sent.append(("update", request))
+        return statuspage.Updated(incident_id)
+
+
 def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
     """Playing an incident's owed Slack work step by step reaches every kind in owed.STEP_KINDS,
     and each one sends rendered text (no template syntax left) and valid Block Kit."""
-    policy = Policy(pagerduty=True)
+    mirror = StatusPageConfig(components=(Component("API"),), statuspage=StatuspageMirror("page01"))
+    policy = Policy(pagerduty=True, status_page=mirror, mirror_statuspage=True)
     pager = RecordingPager()
+    mirrored = RecordingStatuspage()
     notifier = SlackNotifier(
-        RecordingWebClient(), Messages(Renderer(), policy), policy, ChannelPacer(1000), pager=pager
+        RecordingWebClient(),
+        Messages(Renderer(), policy),
+        policy,
+        ChannelPacer(1000),
+        pager=pager,
+        statuspage=mirrored,  # type: ignore[arg-type]
     )
     events = [E(3, 1, "IncidentDeclared", "U0ALICE", T0, {"title": NASTY, "severity": "sev1"})]
     performed = []
@@ -285,11 +309,25 @@ def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
     add(4, ev.RoleAssigned.TYPE, {"role": "comms", "user": "U0CAROL", "previous": None})
     for notice in decide_notices(replay(events), policy, T0 + timedelta(minutes=20)):
         add(20, notice.type, data_of(notice))
+    add(
+        25,
+        ev.StatusPagePublished.TYPE,
+        {"public_title": "API errors", "message": "Looking", "status": "identified"},
+    )
     add(30, ev.IncidentResolved.TYPE, {"summary": "Rolled back"})
+    add(
+        30,
+        ev.StatusPagePublished.TYPE,
+        {"public_title": "API errors", "message": "Fixed", "status": "resolved"},
+    )
     add(40, ev.PostmortemRequested.TYPE, {"version": 1})
     sync(T0 + timedelta(minutes=40))
     assert set(performed) == set(owed.STEP_KINDS)
     assert [e.action for e in pager.sent] == ["trigger", "resolve"]
+    assert [(what, r.status) for what, r in mirrored.sent] == [
+        ("create", "identified"),
+        ("update", "resolved"),
+    ]
     for method, params in notifier.client.calls:
         for key in ("text", "topic", "content"):
             if key in params:

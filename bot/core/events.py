@@ -384,6 +384,56 @@ class StatusPagePublished(Payload):
     components: tuple[ComponentStatus, ...] = ()
 
 
+# Statuspage.io's mirror of each publication (owed work, like PagerDuty's) ----------------------
+
+
+@dataclass(frozen=True)
+class StatuspageCreateAttempted(Payload):
+    """About to create the Statuspage incident for publication `for_seq`, tagged with `marker` (in
+    its metadata, which only the Manage API shows): a retry looks for the marker before creating."""
+
+    for_seq: int
+    marker: str
+
+
+@dataclass(frozen=True)
+class StatuspageIncidentCreated(Payload):
+    """Statuspage created `incident_id` from publication `for_seq` (or a retry found the one an
+    earlier try created, by its marker: `found`)."""
+
+    for_seq: int
+    incident_id: str
+    found: bool = False
+
+
+@dataclass(frozen=True)
+class StatuspageUpdated(Payload):
+    """Statuspage took publication `for_seq` as an update of the incident it created."""
+
+    for_seq: int
+
+
+@dataclass(frozen=True)
+class StatuspageDeferred(Payload):
+    """Statuspage asked to try publication `for_seq` again later (420, 429, 5xx, no answer): not
+    before `retry_at` (`attempt` tries so far)."""
+
+    for_seq: int
+    attempt: int
+    retry_at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StatuspageRejected(Payload):
+    """Statuspage refused publication `for_seq` (`status` 0: it could not be sent as built); never
+    retried."""
+
+    for_seq: int
+    status: int
+    reason: str = ""
+
+
 # Families of types ------------------------------------------------------------------------------
 
 EventType = type[Payload]
@@ -416,6 +466,16 @@ TIMELINE_TYPES |= {StatusPagePublished}
 PAGE_DELIVERY_TYPES: frozenset[EventType] = frozenset({SlackPageSent, PagerDutyNotified, PagerDutyDeferred})
 # What went public (the status page, and Statuspage.io's mirror of it).
 PUBLICATION_TYPES: frozenset[EventType] = frozenset({StatusPagePublished})
+# What Statuspage.io answered for each publication.
+STATUSPAGE_TYPES: frozenset[EventType] = frozenset(
+    {
+        StatuspageCreateAttempted,
+        StatuspageIncidentCreated,
+        StatuspageUpdated,
+        StatuspageDeferred,
+        StatuspageRejected,
+    }
+)
 SLACK_TYPES: frozenset[EventType] = frozenset(
     {
         SlackChannelNameChosen,
@@ -439,6 +499,7 @@ ALL_TYPES: frozenset[EventType] = (
     | PAGING_TYPES
     | PAGE_DELIVERY_TYPES
     | PUBLICATION_TYPES
+    | STATUSPAGE_TYPES
     | {NoticeDue, ResponderJoined}
 )
 # All that the metrics read: what people did, action items, and which postmortems were published.

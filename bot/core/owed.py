@@ -14,6 +14,7 @@ from enum import StrEnum
 from bot.core import audience
 from bot.core import events as ev
 from bot.core.audience import Audience, Destination, may_reach
+from bot.core.mirror import statuspage_owed
 from bot.core.paging import EXHAUSTED, is_paging, pagerduty_owed
 from bot.core.policy import Policy
 from bot.core.schedule import DIRECT_KINDS, STATUS_UPDATE, UNACKED
@@ -22,6 +23,7 @@ from bot.core.state import IncidentState
 # Events that appear as messages in the incident channel and under the announcement.
 POSTED_TYPES = (ev.LIFECYCLE_TYPES - {ev.IncidentDeclared}) | {ev.Paged, ev.StatusPagePublished}
 PAGERDUTY = Destination(Audience.PAGERDUTY, "pagerduty")
+STATUSPAGE = Destination(Audience.STATUS_PAGE, "statuspage")  # Statuspage.io's mirror
 
 
 class StepKind(StrEnum):
@@ -38,6 +40,7 @@ class StepKind(StrEnum):
     POST_IN_THREAD = "post_in_thread"
     PAGE = "page"  # a page's direct message, with an Acknowledge button
     PAGERDUTY = "pagerduty"  # a trigger, acknowledge or resolve sent to PagerDuty (`action`)
+    STATUSPAGE = "statuspage"  # a publication mirrored to Statuspage.io (`action`: create | update)
 
 
 STEP_KINDS = tuple(StepKind)
@@ -52,13 +55,21 @@ class Owed:
     destination: Destination
     seq: int = 0
     user: str = ""
-    action: str = ""  # PAGERDUTY: trigger | acknowledge | resolve
+    action: str = ""  # PAGERDUTY: trigger | acknowledge | resolve; STATUSPAGE: create | update
 
 
 def owed_slack_work(state: IncidentState, policy: Policy) -> list[Owed]:
     """Every step still owed, in the order a responder should see them happen; none that the
     incident may not reach."""
-    return [step for step in _wanted_steps(state, policy) if may_reach(state, step.destination)]
+    wanted = _statuspage_steps(state, policy) + _wanted_steps(state, policy)
+    return [step for step in wanted if may_reach(state, step.destination)]
+
+
+def _statuspage_steps(state: IncidentState, policy: Policy) -> list[Owed]:
+    """First, so customers hear without waiting for a Slack backlog (or a channel not yet made)."""
+    if not policy.mirror_statuspage or policy.status_page.statuspage is None:
+        return []
+    return [Owed(StepKind.STATUSPAGE, STATUSPAGE, seq, action=a) for seq, a in statuspage_owed(state)]
 
 
 def _wanted_steps(state: IncidentState, policy: Policy) -> list[Owed]:

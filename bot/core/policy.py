@@ -83,6 +83,9 @@ class Policy:
     status_page: StatusPageConfig = field(default_factory=StatusPageConfig)
     # Pages also go to PagerDuty (set from PAGERDUTY_ROUTING_KEY at start, not from the file).
     pagerduty: bool = False
+    # Publications are mirrored to Statuspage.io (set at start when STATUSPAGE_API_KEY is set and
+    # status_page.statuspage is configured, not from the file alone).
+    mirror_statuspage: bool = False
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.severities]

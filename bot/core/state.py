@@ -319,6 +319,40 @@ class PublicState:
 
 
 @dataclass
+class StatuspageProgress:
+    """What Statuspage.io answered for each publication: the incident it created, which
+    publications are done (taken or refused), the ones waiting to retry, and the marker of a create
+    that may have reached Statuspage without its answer being recorded."""
+
+    incident_id: str | None = None
+    done: set[int] = field(default_factory=set)  # publication seqs Statuspage answered for good
+    retry: dict[int, ev.StatuspageDeferred] = field(default_factory=dict)
+    create_marker: str | None = None  # recorded before a create; cleared by its answer
+
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = ev.STATUSPAGE_TYPES
+
+    def apply(self, event: Event) -> None:
+        match event.payload:
+            case ev.StatuspageCreateAttempted(marker=marker):
+                self.create_marker = marker
+            case ev.StatuspageIncidentCreated(for_seq=for_seq, incident_id=incident_id):
+                self.incident_id, self.create_marker = incident_id, None
+                self._done(for_seq)
+            case ev.StatuspageUpdated(for_seq=for_seq):
+                self._done(for_seq)
+            case ev.StatuspageRejected(for_seq=for_seq):
+                if self.incident_id is None:
+                    self.create_marker = None  # refused: nothing was created
+                self._done(for_seq)
+            case ev.StatuspageDeferred(for_seq=for_seq) as deferred:
+                self.retry[for_seq] = deferred
+
+    def _done(self, seq: int) -> None:
+        self.done.add(seq)
+        self.retry.pop(seq, None)
+
+
+@dataclass
 class IncidentState:
     number: int
     facts: Facts
@@ -328,6 +362,7 @@ class IncidentState:
     alert: AlertState = field(default_factory=AlertState)
     paging: PagingProgress = field(default_factory=PagingProgress)
     public: PublicState = field(default_factory=PublicState)
+    statuspage: StatuspageProgress = field(default_factory=StatuspageProgress)
     last_seq: int = 0
     last_lifecycle_seq: int = 0
     topic_seq: int = 0  # the last event that changed what the channel topic shows
@@ -397,6 +432,7 @@ _PARTS = (
     ("alert", AlertState.TYPES),
     ("paging", PagingProgress.TYPES),
     ("public", PublicState.TYPES),
+    ("statuspage", StatuspageProgress.TYPES),
 )
 # Which parts read each event type: replay looks it up once per event instead of asking each part.
 _PARTS_FOR = {kind: tuple(name for name, types in _PARTS if kind in types) for kind in ev.ALL_TYPES}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
 
@@ -16,11 +17,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.web import SlackResponse
 
-from bot import pagerduty
+from bot import pagerduty, statuspage
 from bot.core import events as ev
 from bot.core.alerts import AlertGroup
 from bot.core.audience import Destination
 from bot.core.errors import ChannelBusy
+from bot.core.mirror import UPDATE, mirror_request
 from bot.core.names import shown_outside_slack
 from bot.core.owed import Owed, StepKind
 from bot.core.policy import Policy
@@ -96,8 +98,11 @@ class SlackNotifier:
         pacer: ChannelPacer,
         names: NameStore | None = None,
         pager: pagerduty.PagerDutyClient | None = None,
+        statuspage: statuspage.StatuspageClient | None = None,
     ) -> None:
         self.client = client
+        self.statuspage = statuspage  # Statuspage.io's Manage API, when STATUSPAGE_API_KEY is set
+        self._fresh_markers: set[str] = set()  # recorded by this process, not yet sent with a create
         self.pager = pager  # PagerDuty's Events API, when PAGERDUTY_ROUTING_KEY is set
         self.messages = messages
         self.policy = policy
@@ -142,6 +147,8 @@ class SlackNotifier:
                 return self._page(step, state, now)
             case StepKind.PAGERDUTY:
                 return self._pagerduty(step, state, now)
+            case StepKind.STATUSPAGE:
+                return self._statuspage(step, state, now)
             case _:
                 assert_never(step.kind)
 
@@ -346,6 +353,68 @@ class SlackNotifier:
             custom_details=details,
         )
         return pagerduty.trigger(state.key, body)
+
+    def _statuspage(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
+        """Mirror one publication: update the Statuspage incident, or create it. A create is first
+        recorded with a marker (no call); a create whose marker this process did not just record
+        may have reached Statuspage before a crash, so it is looked for by its marker first."""
+        mirror = self.policy.status_page.statuspage
+        if self.statuspage is None or mirror is None:
+            raise RuntimeError("a Statuspage step is owed but STATUSPAGE_API_KEY or the mirror is not set")
+        deferred = state.statuspage.retry.get(step.seq)
+        if deferred is not None and deferred.retry_at > now:
+            raise ChannelBusy(f"Statuspage asked to wait until {deferred.retry_at.isoformat()}")
+        attempt = deferred.attempt if deferred is not None else 0
+        request = mirror_request(state, step.seq, mirror)
+        incident_id = state.statuspage.incident_id
+        if step.action == UPDATE and incident_id is not None:
+            result = self.statuspage.update(mirror.page_id, incident_id, request, attempt=attempt)
+            return self._statuspage_answer(step, state, now, result, attempt)
+        marker = state.statuspage.create_marker
+        if marker is None:
+            marker = uuid.uuid4().hex
+            self._fresh_markers.add(marker)
+            return ev.StatuspageCreateAttempted(for_seq=step.seq, marker=marker)
+        if marker not in self._fresh_markers:
+            resolved = request.status == "resolved"
+            found = self.statuspage.find(mirror.page_id, marker, resolved=resolved, attempt=attempt)
+            if not isinstance(found, statuspage.NotFound):
+                return self._statuspage_answer(step, state, now, found, attempt)
+        self._fresh_markers.discard(marker)  # from here on, Statuspage may have it
+        result = self.statuspage.create(mirror.page_id, request, marker=marker, attempt=attempt)
+        return self._statuspage_answer(step, state, now, result, attempt)
+
+    def _statuspage_answer(
+        self,
+        step: Owed,
+        state: IncidentState,
+        now: datetime,
+        result: statuspage.StatuspageResult,
+        attempt: int,
+    ) -> ev.Payload:
+        match result:
+            case statuspage.Created(incident_id=incident_id):
+                return ev.StatuspageIncidentCreated(for_seq=step.seq, incident_id=incident_id)
+            case statuspage.Found(incident_id=incident_id):
+                log.warning(
+                    "%s: adopting Statuspage incident %s, created by an unrecorded try",
+                    state.key,
+                    incident_id,
+                )
+                return ev.StatuspageIncidentCreated(for_seq=step.seq, incident_id=incident_id, found=True)
+            case statuspage.Updated():
+                return ev.StatuspageUpdated(for_seq=step.seq)
+            case statuspage.Rejected(reason=reason, status=status):
+                log.warning("%s: Statuspage refused publication %s: %s", state.key, step.seq, reason)
+                return ev.StatuspageRejected(for_seq=step.seq, status=status, reason=reason)
+            case statuspage.RetryLater(reason=reason, delay=delay):
+                return ev.StatuspageDeferred(
+                    for_seq=step.seq, attempt=attempt + 1, retry_at=now + delay, reason=reason
+                )
+            case statuspage.NotFound():
+                raise RuntimeError("a lookup's NotFound is not an answer to record")
+            case _:
+                assert_never(result)
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         """A modal, opened while the trigger is fresh (Slack allows 3 seconds)."""
