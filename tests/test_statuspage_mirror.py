@@ -318,3 +318,24 @@ def test_without_the_key_nothing_is_sent_and_nothing_is_owed(database_url, clock
         assert harness.bot.store.with_slack_owed() == []
     finally:
         harness.close()
+
+
+def test_publishing_from_the_slack_modal_reaches_statuspage_with_only_the_public_text(h, sp):
+    """The whole path as people use it: `/incident statuspage`, the modal submitted over signed
+    HTTP, and the sync the publication asks for creates the Statuspage incident, carrying the
+    public title and message only."""
+    from tests.test_publish_http import publish_values
+
+    declare(h)
+    h.command("statuspage INC-1", user=ALICE)
+    h.settle()
+    view = h.slack.views()[-1]
+    values = publish_values(
+        "Checkout errors", "Some payments fail; we are on it.", "investigating", API="partial_outage"
+    )
+    assert h.sender.view_submission(view, values, user_id=ALICE).status == 200
+    h.settle()
+    assert methods(sp) == [("POST", 201)]
+    sent = str(sp.requests[0].body)
+    assert "Checkout errors" in sent and "Some payments fail; we are on it." in sent
+    assert "Zebra-internal-title-4471" not in sent and "sev1" not in sent.lower()
