@@ -45,6 +45,7 @@ from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from bot.core.errors import ConfigError
+from bot.outbound_http import NoRedirects, describe, doubling, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -222,13 +223,6 @@ def _continues_previous(text: str, index: int) -> bool:
 # Client
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would send the routing key somewhere else: treat it as an answer, not a hop."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 @dataclass(frozen=True)
 class Backoff:
     """Delays for :class:`RetryLater`: ``first`` doubled per failed attempt, at most ``most``.
@@ -242,10 +236,7 @@ class Backoff:
     most: timedelta = timedelta(minutes=5)
 
     def delay(self, attempt: int, *, throttled: bool, retry_after: timedelta | None = None) -> timedelta:
-        if retry_after is not None:
-            return min(max(retry_after, timedelta(seconds=1)), self.most)
-        start = self.first_throttled if throttled else self.first
-        return min(start * (2 ** min(max(attempt, 0), 16)), self.most)
+        return doubling(self.first_throttled if throttled else self.first, self.most, attempt, retry_after)
 
 
 class PagerDutyClient:
@@ -274,7 +265,7 @@ class PagerDutyClient:
         self.events_url = events_url
         self.timeout = timeout
         self.backoff = backoff or Backoff()
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._opener = urllib.request.build_opener(NoRedirects)
 
     def __repr__(self) -> str:
         return f"PagerDutyClient(events_url={self.events_url!r})"
@@ -323,7 +314,7 @@ class PagerDutyClient:
             OSError,
             http.client.HTTPException,
         ) as error:  # URLError, refused, reset, timeout, garbled reply
-            reason = self._scrub(f"no answer from PagerDuty: {_describe(error)}")
+            reason = self._scrub(f"no answer from PagerDuty: {describe(error)}")
             return self._logged(event, RetryLater(reason, self.backoff.delay(attempt, throttled=False)))
 
     def _answer(
@@ -335,7 +326,7 @@ class PagerDutyClient:
             dedup_key = reply.get("dedup_key")
             return Sent(dedup_key if isinstance(dedup_key, str) and dedup_key else event.dedup_key, message)
         if status == 429 or status >= 500 or status in _RETRYABLE_4XX:
-            delay = self.backoff.delay(attempt, throttled=status == 429, retry_after=_retry_after(headers))
+            delay = self.backoff.delay(attempt, throttled=status == 429, retry_after=retry_after(headers))
             return RetryLater(f"HTTP {status}: {message}", delay, status)
         errors = reply.get("errors")
         details = tuple(self._scrub(str(e)) for e in errors) if isinstance(errors, list) else ()
@@ -364,19 +355,3 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _retry_after(headers: Message | None) -> timedelta | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    if value is None:
-        return None
-    try:
-        return timedelta(seconds=int(value.strip()))
-    except ValueError:
-        return None  # an HTTP date: rare enough to use our own back-off instead
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
-        return _describe(error.reason) if isinstance(error.reason, BaseException) else str(error.reason)
-    return str(error) or type(error).__name__

@@ -43,6 +43,7 @@ from urllib.parse import quote, urlsplit
 
 from bot.core.errors import ChannelBusy, ConfigError
 from bot.core.mirror import MirrorRequest
+from bot.outbound_http import NoRedirects, describe, doubling, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -147,20 +148,11 @@ class Backoff:
     most: timedelta = timedelta(seconds=60)
 
     def delay(self, attempt: int, retry_after: timedelta | None = None) -> timedelta:
-        if retry_after is not None:
-            return min(max(retry_after, timedelta(seconds=1)), self.most)
-        return min(self.first * (2 ** min(max(attempt, 0), 16)), self.most)
+        return doubling(self.first, self.most, attempt, retry_after)
 
 
 # ---------------------------------------------------------------------------------------------------
 # Client
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would send the key somewhere else: treat it as an answer, not a hop."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 def incident_json(request: MirrorRequest, marker: str | None = None) -> dict[str, Any]:
@@ -207,7 +199,7 @@ class StatuspageClient:
         self.pacer = pacer or Pacer()
         self.backoff = backoff or Backoff()
         self.max_wait = max_wait
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._opener = urllib.request.build_opener(NoRedirects)
 
     def __repr__(self) -> str:
         return f"StatuspageClient(api_url={self.api_url!r})"
@@ -283,7 +275,7 @@ class StatuspageClient:
             with error:
                 return error.code, _json(error.read()), error.headers
         except (OSError, http.client.HTTPException) as error:  # refused, reset, timeout, garbled
-            return 0, self._scrub(f"no answer from Statuspage: {_describe(error)}"), None
+            return 0, self._scrub(f"no answer from Statuspage: {describe(error)}"), None
 
     def _answer(
         self,
@@ -302,7 +294,7 @@ class StatuspageClient:
                 return Rejected(f"HTTP {status} without an incident id", status)
             return ok(incident_id)
         if status in _THROTTLED or status >= 500 or status in _RETRYABLE_4XX:
-            delay = self.backoff.delay(attempt, _retry_after(headers))
+            delay = self.backoff.delay(attempt, retry_after(headers))
             return RetryLater(f"HTTP {status}: {message}", delay, status)
         if 300 <= status < 400:
             message = f"unexpected redirect (check STATUSPAGE_API_URL): {message}"
@@ -345,19 +337,3 @@ def _message(reply: Any) -> str:
     if isinstance(error, list):
         return "; ".join(str(e) for e in error)
     return str(error) if error else ""
-
-
-def _retry_after(headers: Message | None) -> timedelta | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    if value is None:
-        return None
-    try:
-        return timedelta(seconds=int(value.strip()))
-    except ValueError:
-        return None
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
-        return _describe(error.reason) if isinstance(error.reason, BaseException) else str(error.reason)
-    return str(error) or type(error).__name__
