@@ -33,6 +33,8 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+from tests.loopback import LoopbackService
+
 MAX_BODY_BYTES = 512 * 1024
 ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -199,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-class FakePagerDuty:
+class FakePagerDuty(LoopbackService):
     """See the module docstring. Use as a context manager; ``url`` is the ``PAGERDUTY_EVENTS_URL``."""
 
     def __init__(self, routing_keys: Iterable[str] | None = None) -> None:
@@ -211,38 +213,13 @@ class FakePagerDuty:
         self._requests: list[Request] = []
         self._alerts: dict[str, list[Alert]] = {}
         self._failures: deque[_Failure] = deque()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> FakePagerDuty:
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> FakePagerDuty:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakePagerDuty is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.base_url
 
     # -- what the test reads ------------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.loopback import LoopbackService
+
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 COMPONENT_STATUSES = (
     "operational",
@@ -165,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-class FakeStatuspage:
+class FakeStatuspage(LoopbackService):
     """See the module docstring. Use as a context manager."""
 
     def __init__(self, api_key: str, page_id: str, components: Mapping[str, str]) -> None:
@@ -178,38 +180,13 @@ class FakeStatuspage:
         self._requests: list[Request] = []
         self._failures: deque[list[Any]] = deque()  # [status, remaining, error text]
         self._drop_creates = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> FakeStatuspage:
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> FakeStatuspage:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeStatuspage is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return self.base_url + "/v1"
 
     # -- what the test reads ----------------------------------------------------------------------
 
