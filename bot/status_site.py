@@ -1,10 +1,10 @@
 """The public status page over HTTP: /status, /status/incidents/<id>, /status/history, Statuspage's
 public API v2 (/api/v2/*.json) and the feeds (/history.atom, /history.rss).
 
-Each request asks the database one indexed question: how many publications there are and the
-newest one's id. The view and every body built from it are kept until that answer (or the UTC day,
-which moves the 90-day bars) changes, so the page is rebuilt only when a publication changes it
-and a new publication shows on the next request. Every answer carries an ETag (a hash of the body)
+At most every `check_every` seconds (default 0.5) a request asks the database one indexed question:
+how many publications there are and the newest one's id. The view and every body built from it are
+kept until that answer (or the UTC day, which moves the 90-day bars) changes, so the page is
+rebuilt only when a publication changes it, and a new publication shows within about half a second. Every answer carries an ETag (a hash of the body)
 and Last-Modified (the latest publication, or the start of today), and a matching If-None-Match
 or If-Modified-Since gets 304. Without components in `status_page` every route here is 404.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,8 +62,12 @@ class StatusSite:
         config: StatusPageConfig,
         renderer: Renderer,
         clock: Callable[[], datetime],
+        check_every: float = 0.5,
     ) -> None:
         self.store = store
+        self.check_every = check_every
+        self._mark: tuple[int, int] | None = None
+        self._mark_checked = 0.0
         self.config = config
         self.html = surfaces.StatusPageHtml(renderer)
         self.clock = clock
@@ -102,7 +107,10 @@ class StatusSite:
     def body(self, path: str, base_url: str) -> Body | None:
         """The body for `path` as the page stands now (built at most once per state of the page)."""
         now = self.clock()
-        key = (self.store.type_mark(StatusPagePublished), now.astimezone(UTC).date())
+        checked = time.monotonic()
+        if self._mark is None or checked - self._mark_checked >= self.check_every:
+            self._mark, self._mark_checked = self.store.type_mark(StatusPagePublished), checked
+        key = (self._mark, now.astimezone(UTC).date())
         with self._lock:
             if key != self._key or self._view is None:
                 publications = self.store.events_of_type(StatusPagePublished)

@@ -31,7 +31,7 @@ class Clock:
 
 
 def serve(store, config=CONFIG, template_dir=None, clock=None):
-    site = StatusSite(store, config, Renderer(template_dir), clock or Clock(NOW))
+    site = StatusSite(store, config, Renderer(template_dir), clock or Clock(NOW), check_every=0)
     return site, ServerThread(make_status_page_wsgi(store, site)).start()
 
 
