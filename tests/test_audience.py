@@ -1,4 +1,5 @@
-"""Who hears what: the core decides every destination, and a private incident reaches nothing shared.
+"""Who hears what: the core decides every destination, and a private incident reaches nothing shared
+(but the status page, once a person published it explicitly).
 
 The property test generates whole event logs (people, Slack progress, notices of every kind,
 action items for members and outsiders) and checks every owed Slack step of every prefix.
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import events as ev
-from bot.core.audience import SHARED, Audience, Destination, members
+from bot.core.audience import SHARED, Audience, Destination, may_reach, members
 from bot.core.owed import StepKind, owed_slack_work
 from bot.core.policy import Policy
 from bot.core.schedule import NOTICE_KINDS, UNACKED
@@ -95,6 +96,21 @@ def step_strategy():
             person,
         ),
         st.tuples(st.just(ev.PostmortemRequested), person, st.just({"version": 1})),
+        # A person published it to the status page (exactly this public text, nothing internal).
+        st.builds(
+            lambda who, status: (
+                ev.StatusPagePublished,
+                who,
+                {
+                    "public_title": "Login problems",
+                    "message": "Some customers cannot log in.",
+                    "status": status,
+                    "components": [{"component": "API", "status": "partial_outage"}],
+                },
+            ),
+            person,
+            st.sampled_from(["investigating", "resolved"]),
+        ),
         st.builds(
             lambda kind, owner, n: (ev.NoticeDue, "bot", _notice(kind, owner, n)),
             st.sampled_from(NOTICE_KINDS),
@@ -130,12 +146,20 @@ def _valid_prefixes(events):
 @given(incident_logs(private=st.just(True)))
 def test_no_step_of_a_private_incident_ever_targets_a_shared_destination(events):
     """Every owed step of every prefix of a private incident's log stays in its channel or goes to
-    one of its members directly."""
+    one of its members directly; the one exception is the status page, and only once a person
+    published the incident explicitly (a `StatusPagePublished` in its log): the rule `may_reach`
+    states, checked here for the status page on every prefix whether or not a step goes there."""
+    status_page = Destination(Audience.STATUS_PAGE, "status_page")
     for state in _valid_prefixes(events):
+        assert may_reach(state, status_page) is state.public.published
         for step in owed_slack_work(state, POLICY):
-            assert step.destination.audience not in SHARED, (step, state.private)
+            if step.destination.audience is Audience.STATUS_PAGE:
+                assert state.public.published, step
+            else:
+                assert step.destination.audience not in SHARED, (step, state.private)
             if step.destination.audience is Audience.DIRECT_MESSAGE:
                 assert step.destination.user in members(state), step
+            assert may_reach(state, step.destination), step
 
 
 @settings(max_examples=200, deadline=None)

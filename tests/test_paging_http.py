@@ -94,8 +94,10 @@ def levels(h, number: int = 1) -> list[tuple[int, int, tuple[str, ...]]]:
 
 
 def dm_texts(h, user: str) -> list[str]:
+    """The pages in `user`'s DM (those with an Acknowledge button); the heartbeat's handoff
+    messages ("You are now on call") are there too, and are not pages."""
     dm = h.slack.dm(user)
-    return [] if dm is None else [m.text for m in dm.messages]
+    return [] if dm is None else [m.text for m in dm.messages if ids.PAGE_ACK in str(m.blocks)]
 
 
 def nobody_answered(h, number: int = 1) -> list[ev.NoticeDue]:

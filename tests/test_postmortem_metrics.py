@@ -224,3 +224,56 @@ def test_error_budget_per_service():
     }
     # search is still open: its impact runs until `now`, a whole day.
     assert m.error_budgets[1]["consumed_minutes"] == 1440.0 and m.error_budgets[1]["budget_minutes"] == 432.0
+
+
+PUBLISHED = build(
+    10,
+    [
+        (
+            5,
+            "U0ALICE",
+            ev.StatusPagePublished.TYPE,
+            {
+                "public_title": "Checkout is slow",
+                "message": "We are looking into it | more\nsoon",
+                "status": "investigating",
+                "components": [{"component": "API", "status": "partial_outage"}],
+            },
+        ),
+        (30, "U0ALICE", ev.IncidentResolved.TYPE, {"summary": "db-7 pool leak fixed"}),
+        (
+            30,
+            "U0BOB",
+            ev.StatusPagePublished.TYPE,
+            {
+                "public_title": "Checkout is slow",
+                "message": "This incident has been resolved.",
+                "status": "resolved",
+                "components": [{"component": "API", "status": "operational"}],
+            },
+        ),
+    ],
+    title="db-7 pool exhausted",
+)
+
+
+def test_the_postmortem_says_what_customers_were_told_and_when():
+    """Each publication is a row of "What customers were told" (time, who, status, exactly the
+    public text, components), after the timeline, which has a row for it too. The golden incident
+    above was never published, so its document has no such section."""
+    text = markdown(PUBLISHED, NAMES)
+    assert (
+        "\n## What customers were told\n\n"
+        "| Time (UTC) | Who | Status | Message | Components |\n"
+        "|---|---|---|---|---|\n"
+        "| 2026-02-04 14:37 | Alice Liddell | Investigating | **Checkout is slow**: We are looking into it \\| more soon"
+        " | API: partial outage |\n"
+        "| 2026-02-04 15:02 | bob | Resolved | **Checkout is slow**: This incident has been resolved."
+        " | API: operational |\n"
+        "\n## Root cause\n"
+    ) in text
+    assert (
+        "| 2026-02-04 14:37 | Alice Liddell | Published to the status page (investigating): Checkout is slow |"
+        in text
+    )
+    assert "What customers were told" not in markdown(REOPENED, NAMES)

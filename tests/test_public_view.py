@@ -212,3 +212,4 @@ def test_worst_and_impact_of_statuses():
     assert pv.worst(["partial_outage", "degraded_performance"]) == "partial_outage"
     assert pv.impact_of_statuses(["operational"]) == "none"
     assert pv.impact_of_statuses(["major_outage", "operational"]) == "critical"
+    assert pv.worst(["no-such-status"]) == "operational" and pv.impact_of_statuses(["odd"]) == "none"

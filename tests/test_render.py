@@ -119,6 +119,12 @@ POSTED_SAMPLES = {
     ev.AlertsFiring: {"fingerprints": ["f2"], "summaries": ["Disk full"]},
     ev.AlertsResolved: {"group": "g"},
     ev.Paged: {"key": "page@1:0", "level": 1, "round": 0, "users": ["U0CAROL"], "targets": ["Primary"]},
+    ev.StatusPagePublished: {
+        "public_title": "Checkout is slow",
+        "message": "We are looking into it",
+        "status": "investigating",
+        "components": [{"component": "API", "status": "partial_outage"}],
+    },
 }
 
 
@@ -290,3 +296,17 @@ def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
                 assert params[key].strip() and "{{" not in params[key] and "{%" not in params[key], method
         if "blocks" in params:
             assert_valid_blocks(params["blocks"])
+
+
+def test_the_status_page_modals_are_valid_with_many_long_components():
+    """With a status page of many components with long names, the start-up check passes: the
+    publish modal and the update and resolve modals' status page parts are valid Block Kit."""
+    from bot.core.status_page import Component, StatusPageConfig
+
+    names = [f"Component {i} " + "x" * 180 for i in range(20)]
+    page = StatusPageConfig(components=tuple(Component(n) for n in names))
+    messages = Messages(Renderer(), Policy(status_page=page))
+    check_templates(messages, T0)
+    view = messages.publish_modal(incident())
+    assert_valid_blocks(view["blocks"])
+    assert [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"][3:] == names

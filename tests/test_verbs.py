@@ -11,7 +11,8 @@ from bot.core.routing import Route, route
 READS = {"status"}  # verbs about one incident that only read it (action list is a sub-command)
 # Verbs that append to an incident but are decided with more than its log and the policy: `page`
 # needs who is on call now (bot.core.paging.decide_manual_page), so it has its own route.
-OWN_ROUTES = {"page": Route.PAGE}
+# `statuspage` appends nothing itself: it opens the publish modal, whose submission is decided.
+OWN_ROUTES = {"page": Route.PAGE, "statuspage": Route.STATUSPAGE}
 
 
 def test_each_verb_is_either_about_one_incident_or_about_none():

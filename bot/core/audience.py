@@ -69,11 +69,15 @@ def members(state: IncidentState) -> frozenset[str]:
 
 
 def may_reach(state: IncidentState, destination: Destination) -> bool:
-    """The one rule: a private incident reaches only its own channel and its members' DMs."""
+    """The one rule: a private incident reaches only its own channel and its members' DMs, and
+    the status page once a person published it explicitly (as for any incident, nothing else of
+    it is public: only what each `StatusPagePublished` says)."""
     if not state.private:
         return True
     if destination.audience is Audience.DIRECT_MESSAGE:
         return destination.user in members(state)
+    if destination.audience is Audience.STATUS_PAGE:
+        return state.public.published
     return not destination.shared
 
 

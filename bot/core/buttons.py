@@ -9,11 +9,12 @@ from bot.core.commands import Command
 from bot.core.decide import TransitionRefused, check_may_close
 from bot.core.errors import UserError
 from bot.core.policy import Policy
+from bot.core.publish import check_may_publish
 from bot.core.replies import reply
 from bot.core.state import IncidentState
 
-Modal = Literal["update", "mitigate", "resolve"]
-ACTIONS = ("ack", "update", "severity", "mitigate", "resolve")
+Modal = Literal["update", "mitigate", "resolve", "publish"]
+ACTIONS = ("ack", "update", "severity", "mitigate", "resolve", "publish")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ def decide_press(state: IncidentState, action: str, actor: str, policy: Policy, 
         if severity not in policy.severity_names:
             raise UserError(reply("button_not_a_severity", severity=severity))
         return Press(Command("severity", incident=state.number, severity=severity))
+    if action == "publish":
+        # As `/incident statuspage`: also after resolve, to correct what customers read.
+        check_may_publish(state, actor, policy)
+        return Press(modal="publish")
     if state.is_resolved:
         raise TransitionRefused(reply("button_already_resolved", key=state.key, action=action))
     if action == "update":

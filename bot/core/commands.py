@@ -35,6 +35,7 @@ USAGE = {
     "oncall": "/incident oncall [schedule] | override <schedule> <@user> <2h | until 2026-12-02 09:00>"
     " | override remove <id> | take <schedule> [2h | until 2026-12-02 09:00]",
     "page": '/incident page <@user | schedule | "Schedule Name"> [INC-N] [message]',
+    "statuspage": "/incident statuspage [INC-N]",
     "help": "/incident help",
 }
 SECTIONS = ("summary", "root-cause", "went-well", "went-wrong", "lessons")

@@ -410,6 +410,8 @@ POSTMORTEM_TYPES: frozenset[EventType] = frozenset(
 # Pages are on the timeline (posted in the channel and thread, in the postmortem).
 PAGING_TYPES: frozenset[EventType] = frozenset({PagingStarted, Paged})
 TIMELINE_TYPES: frozenset[EventType] = LIFECYCLE_TYPES | {MessagePinned, MessageUnpinned, Paged}
+# Publications are on the timeline too (posted in the channel and thread, in the postmortem).
+TIMELINE_TYPES |= {StatusPagePublished}
 # What the bot did outside Slack's channels for paging: DMs delivered, PagerDuty answers.
 PAGE_DELIVERY_TYPES: frozenset[EventType] = frozenset({SlackPageSent, PagerDutyNotified, PagerDutyDeferred})
 # What went public (the status page, and Statuspage.io's mirror of it).

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.core.commands import Command, check_title
+from bot.core.commands import MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, Command, check_title
 from bot.core.errors import FormErrors, UserError
 from bot.core.policy import Policy
+from bot.core.publish import PublicChoice
 from bot.core.replies import Reply, reply
+from bot.core.status_page import COMPONENT_STATUSES, PUBLIC_STATUSES
 from bot.core.text import first_control_character, typed_text
 
 
@@ -99,5 +101,82 @@ def resolve_form(number: int, form: Mapping[str, Any], now: datetime) -> FormCom
     return FormCommand(Command("resolve", incident=number, text=summary), extra)
 
 
+# Public text ------------------------------------------------------------------------------------
+# What goes public is kept exactly as the person typed it (not escaped for Slack): the status page
+# and Statuspage show it as text; Slack's timeline entry escapes it when it is posted.
+
+ALSO_PUBLISH = "publish"  # the value of the update modal's "Also publish to the status page" box
+COMPONENT_FIELD = "component:"  # a component's select: `component:<our name>`
+
+
+def _public_text(form: Mapping[str, Any], name: str) -> str:
+    return str(form.get(name) or "").strip()
+
+
+def _public_choice(form: Mapping[str, Any], errors: dict[str, Reply]) -> PublicChoice:
+    message = _public_text(form, "public_message")
+    if not message:
+        errors["public_message"] = reply("form_public_message_missing")
+    elif len(message) > MAX_TEXT_LENGTH:
+        errors["public_message"] = reply("text_too_long", length=len(message), limit=MAX_TEXT_LENGTH)
+    status = form.get("public_status") or ""
+    if status not in PUBLIC_STATUSES:
+        errors["public_status"] = reply("form_public_status_unknown")
+    components = {}
+    for name, value in form.items():
+        if name.startswith(COMPONENT_FIELD) and value is not None:
+            if value not in COMPONENT_STATUSES:
+                errors[name] = reply("form_component_status_unknown")
+            components[name.removeprefix(COMPONENT_FIELD)] = value
+    return PublicChoice(message=message, status=status, components=components)
+
+
+def publish_form(form: Mapping[str, Any]) -> PublicChoice:
+    """The publish modal: a public title, message and status, and each component's status."""
+    _refuse_control_characters(form)
+    errors: dict[str, Reply] = {}
+    title = " ".join(_public_text(form, "public_title").split())
+    if not title:
+        errors["public_title"] = reply("form_public_title_missing")
+    elif len(title) > MAX_TITLE_LENGTH:
+        errors["public_title"] = reply("title_too_long", length=len(title), limit=MAX_TITLE_LENGTH)
+    choice = _public_choice(form, errors)
+    if errors:
+        raise FormErrors(errors)
+    return PublicChoice(choice.message, choice.status, choice.components, public_title=title)
+
+
+def update_publication(form: Mapping[str, Any]) -> PublicChoice | None:
+    """The update modal's own public message, status and components, if its box was ticked."""
+    if ALSO_PUBLISH not in (form.get("also_publish") or []):
+        return None
+    errors: dict[str, Reply] = {}
+    choice = _public_choice(form, errors)
+    if errors:
+        raise FormErrors(errors)
+    return choice
+
+
+def closing_message(form: Mapping[str, Any], default: str) -> str:
+    """The Resolve modal's public closing message: `default` (the team's template) when the modal
+    did not ask (the incident was published after it was opened); required when it did."""
+    if "public_message" not in form:
+        return default
+    message = _public_text(form, "public_message")
+    if not message:
+        raise FormErrors({"public_message": reply("form_public_message_missing")})
+    if len(message) > MAX_TEXT_LENGTH:
+        raise FormErrors(
+            {"public_message": reply("text_too_long", length=len(message), limit=MAX_TEXT_LENGTH)}
+        )
+    return message
+
+
 # Where each modal shows an error that belongs to no one field (the incident was resolved meanwhile).
-FIRST_FIELD = {"declare": "title", "update": "message", "mitigate": "note", "resolve": "summary"}
+FIRST_FIELD = {
+    "declare": "title",
+    "update": "message",
+    "mitigate": "note",
+    "resolve": "summary",
+    "publish": "public_title",
+}

@@ -20,7 +20,7 @@ from bot.core.schedule import DIRECT_KINDS, STATUS_UPDATE, UNACKED
 from bot.core.state import IncidentState
 
 # Events that appear as messages in the incident channel and under the announcement.
-POSTED_TYPES = (ev.LIFECYCLE_TYPES - {ev.IncidentDeclared}) | {ev.Paged}
+POSTED_TYPES = (ev.LIFECYCLE_TYPES - {ev.IncidentDeclared}) | {ev.Paged, ev.StatusPagePublished}
 PAGERDUTY = Destination(Audience.PAGERDUTY, "pagerduty")
 
 

@@ -22,6 +22,18 @@ class TimelineRow:
 
 
 @dataclass(frozen=True)
+class PublicationRow:
+    """One thing customers were told: when, by whom, exactly what."""
+
+    at: datetime
+    who: str
+    status: str
+    title: str
+    message: str
+    components: tuple[ev.ComponentStatus, ...]
+
+
+@dataclass(frozen=True)
 class ActionRow:
     n: int
     text: str
@@ -41,7 +53,7 @@ def timeline_rows(state: IncidentState) -> list[TimelineRow]:
     rows = [
         TimelineRow(e.at, e.actor, describe(e))
         for e in state.timeline
-        if type(e.payload) in ev.LIFECYCLE_TYPES or isinstance(e.payload, ev.Paged)
+        if type(e.payload) in ev.LIFECYCLE_TYPES or isinstance(e.payload, ev.Paged | ev.StatusPagePublished)
     ]
     for pin in state.pins.values():
         assert isinstance(pin.payload, ev.MessagePinned)
@@ -83,7 +95,19 @@ def describe(event: Event) -> str:  # noqa: C901 - one case per event type
             gaps = f"; nobody on call for {', '.join(unfilled)}" if unfilled else ""
             message = f": {page.message}" if page.message else ""
             return f"{which}: paged {people}{named}{gaps}{message}"
+        case ev.StatusPagePublished(status=status, public_title=title):
+            return f"Published to the status page ({status}): {title}"
     return event.type
+
+
+def publication_rows(state: IncidentState) -> list[PublicationRow]:
+    """What customers were told, when: every publication to the status page, in order."""
+    rows = []
+    for event in state.public.publications:
+        p = event.payload
+        assert isinstance(p, ev.StatusPagePublished)
+        rows.append(PublicationRow(event.at, event.actor, p.status, p.public_title, p.message, p.components))
+    return rows
 
 
 def action_rows(state: IncidentState, today: str | None) -> list[ActionRow]:

@@ -29,27 +29,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.core import events as ev
-from bot.core.events import Event
-from bot.core.status_page import COMPONENT_STATUSES, StatusPageConfig
+from bot.core.events import ComponentStatus, Event
+from bot.core.status_page import COMPONENT_STATUSES, StatusPageConfig, impact_of
 
 HISTORY_DAYS = 90
 OPERATIONAL = COMPONENT_STATUSES[0]
 RESOLVED = "resolved"
 _RANK = {status: rank for rank, status in enumerate(COMPONENT_STATUSES)}
-# Statuspage's impact for the worst component state (operational: none).
-_IMPACT = dict(zip(COMPONENT_STATUSES, ("none", "minor", "major", "critical"), strict=True))
-INDICATORS = ("none", "minor", "major", "critical")
 
 
 def worst(statuses: Iterable[str]) -> str:
     """The worst of component statuses (unknown words count as operational)."""
-    return max(statuses, key=lambda s: _RANK.get(s, 0), default=OPERATIONAL)
+    known = (s if s in _RANK else OPERATIONAL for s in statuses)
+    return max(known, key=_RANK.__getitem__, default=OPERATIONAL)
 
 
 def impact_of_statuses(statuses: Iterable[str]) -> str:
-    """none/minor/major/critical from component statuses: all operational (or none) is none,
-    degraded_performance minor, partial_outage major, major_outage critical."""
-    return _IMPACT.get(worst(statuses), "none")
+    """none/minor/major/critical from component statuses, by the one rule (`impact_of`); a word
+    that is not a component status (never written by the publishing side) counts as operational,
+    so one odd event cannot take the public page down."""
+    return impact_of([ComponentStatus("", worst(statuses))])
 
 
 def public_id(*parts: object) -> str:

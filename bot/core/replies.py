@@ -47,6 +47,13 @@ REPLIES: Mapping[str, Mapping[str, ReplyValue]] = MappingProxyType(
         "action_item_done": {"item": 1},
         "only_the_commander": {"key": "INC-0", "commander": "U0SAMPLE", "verb": "resolve"},
         "resolved_takes_nothing": {"key": "INC-0", "verb": "update"},
+        # Publishing to the status page (bot/core/publish.py)
+        "status_page_off": {},
+        "only_roles_publish": {"key": "INC-0", "commander": "U0SAMPLE", "comms": None},
+        "status_page_not_published": {"key": "INC-0"},
+        "published": {"key": "INC-0", "status": "identified"},
+        "publish_not_offered": {"key": "INC-0"},
+        "resolved_and_published": {"key": "INC-0", "message": "Sample & <check>"},
         # Paging by hand (bot/core/paging.py, bot/core/commands.py)
         "paged": {"key": "INC-0", "users": ("U0SAMPLE",)},
         "page_unknown_schedule": {"name": "Sample & <check>", "choices": ("Platform Primary",)},
@@ -110,6 +117,10 @@ REPLIES: Mapping[str, Mapping[str, ReplyValue]] = MappingProxyType(
         "form_resolve_summary_missing": {},
         "form_ended_needs_both": {},
         "form_ended_in_future": {},
+        "form_public_title_missing": {},
+        "form_public_message_missing": {},
+        "form_public_status_unknown": {},
+        "form_component_status_unknown": {},
         # Use cases (bot/service/)
         "no_such_incident": {"key": "INC-0"},
         "private_refusal": {"key": "INC-0"},

@@ -22,6 +22,7 @@ class Route(StrEnum):
     ACTION_LIST = "action_list"  # one incident's items (`mine` inside its channel: yours only)
     CHANGE = "change"  # everything that appends to an incident's log
     PAGE = "page"  # page someone by hand (needs who is on call)
+    STATUSPAGE = "statuspage"  # open the publish modal (a person chooses what goes public)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def route(command: Command, channel_incident: Callable[[], int | None]) -> Route
         return Routed(Route.STATUS, number)
     if command.verb == "page":
         return Routed(Route.PAGE, number)
+    if command.verb == "statuspage":
+        return Routed(Route.STATUSPAGE, number)
     if command.verb == "action" and command.sub in ("list", "mine"):
         return Routed(Route.ACTION_LIST, number)
     return Routed(Route.CHANGE, number)

@@ -7,13 +7,18 @@ public title, the message, the public status and the affected components' status
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from bot.core.events import ComponentStatus
 
 # Statuspage's words, so its public API shape and its Manage API take them as they are.
 PUBLIC_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage")
 PUBLISH_BY = ("roles", "anyone")  # roles: the commander or comms
+# Statuspage's incident `impact` and its page indicator, from least to most.
+IMPACTS = ("none", "minor", "major", "critical")
+_IMPACT_OF = dict(zip(COMPONENT_STATUSES, IMPACTS, strict=True))
 
 
 @dataclass(frozen=True)
@@ -52,3 +57,15 @@ class StatusPageConfig:
 
     def components_for_service(self, service: str) -> tuple[Component, ...]:
         return tuple(c for c in self.components if service in c.services)
+
+
+def impact_of(components: Iterable[ComponentStatus]) -> str:
+    """How bad it is, from what customers were told about the components alone (never from our
+    severity names, which are internal): all operational is `none`; the worst component decides
+    otherwise (degraded performance `minor`, partial outage `major`, major outage `critical`)."""
+    worst = 0
+    for component in components:
+        if component.status not in _IMPACT_OF:
+            raise ValueError(f"{component.status!r} is not a component status")
+        worst = max(worst, IMPACTS.index(_IMPACT_OF[component.status]))
+    return IMPACTS[worst]

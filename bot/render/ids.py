@@ -15,13 +15,16 @@ RUNBOOK = "incident.runbook"
 DASHBOARD = "incident.dashboard"
 # Acknowledge on a page's direct message.
 PAGE_ACK = "incident.page_ack"
-ACTION_IDS = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN, RUNBOOK, DASHBOARD, PAGE_ACK)
+# Publish to status page, on the summary (only with a status page configured).
+PUBLISH = "incident.publish"
+ACTION_IDS = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN, RUNBOOK, DASHBOARD, PAGE_ACK, PUBLISH)
 
 DECLARE_VIEW = "incident.declare_view"
 UPDATE_VIEW = "incident.update_view"
 MITIGATE_VIEW = "incident.mitigate_view"
 RESOLVE_VIEW = "incident.resolve_view"
-CALLBACK_IDS = (DECLARE_VIEW, UPDATE_VIEW, MITIGATE_VIEW, RESOLVE_VIEW)
+PUBLISH_VIEW = "incident.publish_view"
+CALLBACK_IDS = (DECLARE_VIEW, UPDATE_VIEW, MITIGATE_VIEW, RESOLVE_VIEW, PUBLISH_VIEW)
 
 # The reaction that puts a channel message on the incident's timeline.
 PIN_REACTION = "pushpin"

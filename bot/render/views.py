@@ -18,6 +18,7 @@ from bot.core.policy import UPDATE_STATUSES, Policy
 from bot.core.replies import REPLIES, Reply
 from bot.core.schedule import NOTICE_KINDS
 from bot.core.state import IncidentState, replay
+from bot.core.status_page import COMPONENT_STATUSES, PUBLIC_STATUSES, StatusPageConfig
 from bot.render.renderer import REPLIES_FILE, Renderer
 from bot.render.status_page import render_status_samples
 
@@ -53,6 +54,22 @@ def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str
     }
 
 
+def publication_view(state: IncidentState, page: StatusPageConfig) -> dict[str, Any]:
+    """What the publish form starts from: the latest publication's title and status, and each
+    component's status as published (operational where none was). Only public values; the message
+    starts empty, so nothing is told twice by a careless submit."""
+    latest = state.public.latest
+    current = {c.component: c.status for c in latest.components} if latest else {}
+    return {
+        "public_title": latest.public_title if latest else "",
+        "status": latest.status if latest else PUBLIC_STATUSES[0],
+        "private": state.private,
+        "components": [
+            {"name": c.name, "status": current.get(c.name, "operational")} for c in page.components
+        ],
+    }
+
+
 def event_view(event: Event) -> dict[str, Any]:
     data = fields_of(event.payload)
     return {"type": event.type, "actor": event.actor, "at": event.at, "seq": event.seq, "data": data}
@@ -79,7 +96,10 @@ class Messages:
 
     def summary_blocks(self, state: IncidentState, now: datetime) -> list[dict[str, Any]]:
         return self.renderer.blocks(
-            "summary.json.j2", incident=incident_view(state, now), severities=self.policy.severities
+            "summary.json.j2",
+            incident=incident_view(state, now),
+            severities=self.policy.severities,
+            publishable=self.policy.status_page.enabled,
         )
 
     def declare_modal(self, user: str, origin_channel: str | None) -> dict[str, Any]:
@@ -91,16 +111,41 @@ class Messages:
             default_severity=self.policy.default_severity,
         )
 
-    def update_modal(self, state: IncidentState) -> dict[str, Any]:
+    def update_modal(self, state: IncidentState, publish: bool = False) -> dict[str, Any]:
+        """With `publish` (the incident is published and the person may publish), the modal also
+        offers "Also publish to the status page", its own public message, status and components."""
         return self.renderer.view(
-            "update_modal.json.j2", incident=incident_view(state), statuses=UPDATE_STATUSES
+            "update_modal.json.j2",
+            incident=incident_view(state),
+            statuses=UPDATE_STATUSES,
+            public=publication_view(state, self.policy.status_page) if publish else None,
+            public_statuses=PUBLIC_STATUSES,
+            component_statuses=COMPONENT_STATUSES,
         )
 
     def mitigate_modal(self, state: IncidentState) -> dict[str, Any]:
         return self.renderer.view("mitigate_modal.json.j2", incident=incident_view(state))
 
-    def resolve_modal(self, state: IncidentState) -> dict[str, Any]:
-        return self.renderer.view("resolve_modal.json.j2", incident=incident_view(state))
+    def resolve_modal(self, state: IncidentState, closing: bool = False) -> dict[str, Any]:
+        """With `closing` (customers were told about it), it asks for the public closing message."""
+        public = None
+        if closing:
+            title = publication_view(state, self.policy.status_page)["public_title"]
+            public = {"public_title": title, "message": self.public_resolution(title)}
+        return self.renderer.view("resolve_modal.json.j2", incident=incident_view(state), closing=public)
+
+    def publish_modal(self, state: IncidentState) -> dict[str, Any]:
+        return self.renderer.view(
+            "publish_modal.json.j2",
+            incident={"key": state.key, "number": state.number},
+            public=publication_view(state, self.policy.status_page),
+            public_statuses=PUBLIC_STATUSES,
+            component_statuses=COMPONENT_STATUSES,
+        )
+
+    def public_resolution(self, public_title: str) -> str:
+        """The public closing message `/incident resolve <text>` publishes (the team's template)."""
+        return self.renderer.text("status_page_resolved.txt.j2", public_title=public_title)
 
     def summary_text(self, state: IncidentState) -> str:
         return self.renderer.text("summary_fallback.txt.j2", incident=incident_view(state))
@@ -125,6 +170,7 @@ class Messages:
             names=dict(names or {}),
             incident=incident_view(state),
             timeline=postmortem.timeline_rows(state),
+            publications=postmortem.publication_rows(state),
             sections=postmortem.sections(state),
             actions=postmortem.action_rows(state, today=None),
             figures=postmortem.figures(state),
@@ -202,6 +248,12 @@ def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState
         ev.Paged(key="manual@6", users=("U0OTHER",), targets=("<@U0OTHER>",), message="Sample & <check>"),
         ev.IncidentAcknowledged(),
         ev.StatusUpdated(message="m", status="identified", previous_status="investigating"),
+        ev.StatusPagePublished(
+            public_title="Sample & <check>",
+            message="Sample & <check>",
+            status="identified",
+            components=(ev.ComponentStatus("Sample & <check>", "partial_outage"),),
+        ),
         ev.SeverityChanged(previous_severity="sev1", to="sev2", reason="r"),
         ev.RoleAssigned(role="comms", user="U0OTHER"),
         ev.NoteAdded(text="n"),
@@ -262,8 +314,12 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
         "update_modal.json.j2": messages.update_modal(open_state),
         "mitigate_modal.json.j2": messages.mitigate_modal(open_state),
         "resolve_modal.json.j2": messages.resolve_modal(open_state),
+        "publish_modal.json.j2": messages.publish_modal(state),
     }
     messages.summary_blocks(state, now)
+    # The modals' status page parts: offered once published (the sample is), asked on resolve.
+    outputs["update_modal.json.j2 (publish)"] = messages.update_modal(state, publish=True)["blocks"]
+    outputs["resolve_modal.json.j2 (closing)"] = messages.resolve_modal(state, closing=True)["blocks"]
     for name, view in views.items():
         outputs[name] = view["blocks"]
     messages.summary_text(state)

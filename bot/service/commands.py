@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import logs
-from bot.core import forms
+from bot.core import forms, publish
 from bot.core.buttons import decide_press
 from bot.core.commands import Command, parse_command
 from bot.core.decide import Decision, decide, decide_declare, decide_join, decide_pin, decide_unpin
@@ -61,6 +61,8 @@ class Commands(Reads, OnCallCommands, Paging):
             if command.verb == "severity":
                 self._page_soon(number)  # raised to a severity that pages: level 1 now
             return changed
+        if routed.route is Route.STATUSPAGE:
+            return self._open_publish_modal(number, actor, channel_id)
         if routed.route is Route.PAGE:
             decision = self._decided(
                 number, lambda state: self.page_by_hand(state, command, actor, now), (actor, channel_id)
@@ -120,10 +122,21 @@ class Commands(Reads, OnCallCommands, Paging):
         now: datetime,
         extra: Mapping[str, Any] | None = None,
         viewer: Viewer | None = None,
+        closing: str | None = None,
     ) -> Outcome:
-        decision = self._decided(
-            number, lambda state: decide(state, command, actor, now, self.policy, extra), viewer
-        )
+        """`closing`: the Resolve modal's public closing message (else, for a published incident,
+        the team's template `status_page_resolved.txt.j2`)."""
+
+        def decide_on(state: IncidentState) -> Decision:
+            decision = decide(state, command, actor, now, self.policy, extra)
+            if command.verb == "resolve" and publish.owes_public_closing(state):
+                title = publish.current_title(state)
+                message = closing or self.messages.public_resolution(title)
+                source = (extra or {}).get("source")
+                decision = publish.with_public_closing(state, decision, message, actor, now, source)
+            return decision
+
+        decision = self._decided(number, decide_on, viewer)
         return Outcome(self.messages.reply(decision.reply) if decision.reply else "", number)
 
     def _decided(
@@ -158,25 +171,61 @@ class Commands(Reads, OnCallCommands, Paging):
         pressed = decide_press(state, action, actor, self.policy, value)
         if pressed.command is not None:
             return self._change(number, pressed.command, actor, self.clock(), viewer=(actor, channel_id))
-        modal = {
-            "update": self.messages.update_modal,
-            "mitigate": self.messages.mitigate_modal,
-            "resolve": self.messages.resolve_modal,
-        }[pressed.modal or "update"]
-        return Outcome("", number, open_view=modal(state))
+        match pressed.modal:
+            case "publish":
+                view = self.messages.publish_modal(state)
+            case "mitigate":
+                view = self.messages.mitigate_modal(state)
+            case "resolve":
+                view = self.messages.resolve_modal(state, closing=publish.owes_public_closing(state))
+            case _:
+                offer = publish.offers_publication(state, actor, self.policy)
+                view = self.messages.update_modal(state, publish=offer)
+        return Outcome("", number, open_view=view)
+
+    def _open_publish_modal(self, number: int, actor: str, channel_id: str | None) -> Outcome:
+        """`/incident statuspage`: the same modal as the summary's button, for the same people."""
+        state = self.state_of(number)
+        self.refuse_unless_visible(state, actor, channel_id)
+        publish.check_may_publish(state, actor, self.policy)
+        return Outcome("", number, open_view=self.messages.publish_modal(state))
 
     def submit_declare(self, form: dict[str, Any], actor: str, origin: str | None, source: str) -> Outcome:
         submitted = forms.declare_form(form, actor, self.policy)
         return self._declare(submitted.command, actor, self.clock(), origin, source=source, **submitted.extra)
 
     def submit_update(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
-        return self._submit(number, forms.update_form(number, form), actor, source)
+        submitted = forms.update_form(number, form)
+        choice = forms.update_publication(form)
+        if choice is None:
+            return self._submit(number, submitted, actor, source)
+        now = self.clock()
+        extra = {**submitted.extra, "source": source}
+
+        def decide_on(state: IncidentState) -> Decision:
+            decision = decide(state, submitted.command, actor, now, self.policy, extra)
+            return publish.with_update_publication(state, decision, choice, actor, now, self.policy, source)
+
+        self._decided(number, decide_on)
+        return Outcome("", number)
+
+    def submit_publish(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
+        """The publish modal: exactly the public text, status and components it was given."""
+        choice = forms.publish_form(form)
+        now = self.clock()
+        self._decided(
+            number, lambda state: publish.decide_publish(state, choice, actor, now, self.policy, source)
+        )
+        return Outcome("", number)
 
     def submit_mitigate(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
         return self._submit(number, forms.mitigate_form(number, form), actor, source)
 
     def submit_resolve(self, number: int, form: dict[str, Any], actor: str, source: str) -> Outcome:
-        return self._submit(number, forms.resolve_form(number, form, self.clock()), actor, source)
+        submitted = forms.resolve_form(number, form, self.clock())
+        closing = forms.closing_message(form, default="") or None
+        extra = {**submitted.extra, "source": source}
+        return self._change(number, submitted.command, actor, self.clock(), extra, closing=closing)
 
     def _submit(self, number: int, submitted: forms.FormCommand, actor: str, source: str) -> Outcome:
         extra = {**submitted.extra, "source": source}

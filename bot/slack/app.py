@@ -38,12 +38,14 @@ SUMMARY_ACTIONS = {
     ids.MITIGATE: "mitigate",
     ids.RESOLVE: "resolve",
     ids.PAGE_ACK: "ack",  # Acknowledge on a page's direct message: the same decision as the summary's
+    ids.PUBLISH: "publish",
 }
 VIEW_FORMS = {
     ids.DECLARE_VIEW: "declare",
     ids.UPDATE_VIEW: "update",
     ids.MITIGATE_VIEW: "mitigate",
     ids.RESOLVE_VIEW: "resolve",
+    ids.PUBLISH_VIEW: "publish",
 }
 
 
@@ -256,6 +258,7 @@ def register_views(app: App, service: IncidentService, queue: SyncQueue) -> None
         ids.UPDATE_VIEW: lambda v, f, u, s: service.submit_update(int(v["private_metadata"]), f, u, s),
         ids.MITIGATE_VIEW: lambda v, f, u, s: service.submit_mitigate(int(v["private_metadata"]), f, u, s),
         ids.RESOLVE_VIEW: lambda v, f, u, s: service.submit_resolve(int(v["private_metadata"]), f, u, s),
+        ids.PUBLISH_VIEW: lambda v, f, u, s: service.submit_publish(int(v["private_metadata"]), f, u, s),
     }
 
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
