@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="take Slack's requests over Socket Mode (SLACK_APP_TOKEN) instead of /slack/events",
     )
+    serve.add_argument(
+        "--status-page-only",
+        action="store_true",
+        help="serve only the public status page and its API (needs DATABASE_URL and INCIDENT_BOT_CONFIG)",
+    )
     manifest = commands.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--socket-mode", action="store_true", help="for Socket Mode: no request URLs")
     manifest.add_argument("--url", help="the bot's public base URL (default https://bot.example.com)")
@@ -116,6 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         return run_slo(args)
     if args.command == "manifest":
         return _manifest(args.socket_mode, args.url)
+    if args.status_page_only:
+        from bot.status_cli import serve_status_page
+
+        return serve_status_page(args)
     return _serve(
         args.host,
         args.port,

@@ -37,6 +37,7 @@ from bot.slack.oncall_notifier import OnCallSlackNotifier
 from bot.slack.pacing import ChannelPacer
 from bot.slack.socket_mode import PING_INTERVAL, SocketModeConnection
 from bot.slack.template_check import check_templates
+from bot.status_site import StatusSite, is_status_path
 from bot.statuspage import DEFAULT_API_URL as DEFAULT_STATUSPAGE_URL
 from bot.statuspage import StatuspageClient
 from bot.store.db import make_engine
@@ -161,8 +162,15 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     feed = make_oncall_feed(
         settings.policy.oncall, emails, NameStore(store.engine), settings.oncall_feed_token, clock
     )
+    status_site = StatusSite(store, settings.policy.status_page, renderer, clock)  # 404s without components
     wsgi = make_wsgi_app(
-        app, store, alerts, in_flight, slack_events=not settings.socket_mode, oncall_feed=feed
+        app,
+        store,
+        alerts,
+        in_flight,
+        slack_events=not settings.socket_mode,
+        oncall_feed=feed,
+        status_site=status_site,
     )
     return Bot(settings, store, service, queue, app, wsgi, listeners, in_flight=in_flight)
 
@@ -205,6 +213,7 @@ def make_wsgi_app(
     *,
     slack_events: bool = True,
     oncall_feed: Callable | None = None,
+    status_site: Callable | None = None,
 ) -> Callable:
     """`slack_events=False` (Socket Mode): Slack's requests come over the WebSocket, and with no
     signing secret there is nothing to verify one arriving over HTTP with, so /slack/events is 404."""
@@ -219,12 +228,30 @@ def make_wsgi_app(
             return alerts(environ, start_response)
         if oncall_feed is not None and str(environ.get("PATH_INFO", "")).startswith(ONCALL_FEED_PREFIX):
             return oncall_feed(environ, start_response)
+        if status_site is not None and is_status_path(str(environ.get("PATH_INFO", ""))):
+            return status_site(environ, start_response)
         if not slack_events:
             return _not_found(start_response)
         if not _plausible_timestamp(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")):
             return _refuse_unsigned(start_response)
         with counting:  # Bolt answers the whole request inside this call
             return slack(environ, start_response)
+
+    return wsgi
+
+
+def make_status_page_wsgi(store: EventStore, status_site: Callable) -> Callable:
+    """`serve --status-page-only`: the public page and its API, /healthz, and 404 for the rest
+    (/slack/events included)."""
+
+    @logs.per_request
+    def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _health(store, start_response)
+        if is_status_path(path):
+            return status_site(environ, start_response)
+        return _not_found(start_response)
 
     return wsgi
 

@@ -121,6 +121,11 @@ def span(value: timedelta | None) -> str:
     return duration(value.total_seconds()) if value is not None else "not reached"
 
 
+def html_only(name: str | None) -> bool:
+    """Autoescape the HTML templates (the public status page) and nothing else."""
+    return bool(name) and str(name).endswith(".html.j2")
+
+
 def template_loader(team_dir: Path | None) -> BaseLoader:
     """The bot's templates, with a team's folder in front: a file there replaces the default of
     the same name, so the folder may hold just the templates the team changes."""
@@ -147,7 +152,7 @@ class Renderer:
         self.env = Environment(
             loader=template_loader(template_dir),
             undefined=StrictUndefined,
-            autoescape=False,
+            autoescape=html_only,  # Slack's text is escaped by the mrkdwn filter; HTML by Jinja2
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,

@@ -20,6 +20,7 @@ from bot.core.schedule import NOTICE_KINDS
 from bot.core.state import IncidentState, replay
 from bot.core.status_page import COMPONENT_STATUSES, PUBLIC_STATUSES, StatusPageConfig
 from bot.render.renderer import REPLIES_FILE, Renderer
+from bot.render.status_page import render_status_samples
 
 
 def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str, Any]:
@@ -350,6 +351,7 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
     messages.oncall_coverage(_SAMPLE_COVERAGE, 4)
     messages.oncall_now(_SAMPLE_ONCALL_NOW)
     messages.oncall_handoff(_SAMPLE_HANDOFF)
+    render_status_samples(messages.renderer, now)  # the public status page's templates
     for event in events:
         if isinstance(event.payload, ev.NoticeDue):
             messages.notice(event, state)

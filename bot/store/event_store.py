@@ -8,7 +8,19 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, bindparam, delete, func, insert, or_, text, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -22,7 +34,12 @@ from bot.store.db import WRITE, UTCDateTime
 
 class EventRow(SQLModel, table=True):
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("incident", "seq", name="uq_events_incident_seq"),)
+    __table_args__ = (
+        UniqueConstraint("incident", "seq", name="uq_events_incident_seq"),
+        # Every event of one type, and the newest one's id, without reading the whole log (the
+        # public status page asks for the publications' mark on every request).
+        Index("ix_events_type_id", "type", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident: int = Field(index=True)
@@ -358,6 +375,26 @@ class EventStore:
     def release_lease(self, name: str, holder: str) -> None:
         with self._write() as conn:
             conn.execute(delete(LEASES).where(LEASES.c.name == name, LEASES.c.holder == holder))
+
+    def events_of_type(self, kind: EventType) -> list[Event]:
+        """Every event of one type, of every incident, in log order (one indexed query)."""
+        query = (
+            sa_select(*EVENT_COLUMNS)
+            .where(EVENTS.c.type == kind.TYPE)
+            .order_by(EVENTS.c.incident, EVENTS.c.seq)
+        )
+        with transient_as_unavailable(), self.engine.connect() as conn:
+            return [_event(row) for row in conn.execute(query)]
+
+    def type_mark(self, kind: EventType) -> tuple[int, int]:
+        """(how many events of this type, the largest id among them): changes whenever one is
+        appended, even when a later id committed first (PostgreSQL), so it is a cache key."""
+        query = sa_select(func.count(), func.coalesce(func.max(EVENTS.c.id), 0)).where(
+            EVENTS.c.type == kind.TYPE
+        )
+        with transient_as_unavailable(), self.engine.connect() as conn:
+            count, latest = conn.execute(query).one()
+            return int(count), int(latest)
 
     def count_events(self) -> int:
         with Session(self.engine) as session:
