@@ -23,8 +23,10 @@ def _status_page(raw: object, ctx: Context) -> StatusPageConfig:
     only_keys(raw, STATUS_PAGE_KEYS, path)
     title = text(raw["title"], (*path, "title"), "the page's public title") if "title" in raw else "Status"
     components = _components(raw.get("components"), (*path, "components"))
-    publish_by = "roles"
+    publish_by = ctx["publish_by"] or "roles"
     if "publish_by" in raw:
+        if ctx["publish_by"] is not None:
+            raise Problem((*path, "publish_by"), "publish_by is set at the top of the file too: keep one")
         publish_by = text(raw["publish_by"], (*path, "publish_by"), "roles or anyone")
         if publish_by not in PUBLISH_BY:
             raise Problem((*path, "publish_by"), f"{publish_by!r} is not roles or anyone")
@@ -105,9 +107,21 @@ def _summary(page: StatusPageConfig, ctx: Context) -> Iterable[str]:
 
 
 def _default(ctx: Context) -> Any:
-    return StatusPageConfig()
+    return StatusPageConfig(publish_by=ctx["publish_by"] or "roles")
+
+
+def _publish_by(raw: object, ctx: Context) -> str:
+    """`publish_by: anyone` at the top of the file, beside `resolve_by`, is the same setting as
+    `status_page.publish_by`."""
+    value = text(raw, ("publish_by",), "roles or anyone")
+    if value not in PUBLISH_BY:
+        raise Problem(("publish_by",), f"{value!r} is not roles or anyone")
+    return value
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("status_page", _status_page, _default, _summary, policy_field="status_page"),
+    Section("publish_by", _publish_by, lambda ctx: None, lambda value, ctx: [str(value or "roles")]),
+    Section(
+        "status_page", _status_page, _default, _summary, policy_field="status_page", needs=("publish_by",)
+    ),
 )

@@ -61,3 +61,18 @@ def test_each_mistake_is_one_line_naming_its_key(capsys, tmp_path, text, expecte
     out, err = capsys.readouterr()
     (line,) = err.strip().splitlines()
     assert out == "" and line.startswith(f"{path}:{expected}"), line
+
+
+def test_publish_by_may_also_be_written_at_the_top_beside_resolve_by(tmp_path, capsys):
+    """`publish_by: anyone` at the top of the file is the same setting; written in both places, it is refused."""
+    path = tmp_path / "bot.yml"
+    path.write_text("publish_by: anyone\nstatus_page:\n  components:\n    - {name: API}\n")
+    assert load_config_file(path)["policy"].status_page.publish_by == "anyone"
+    path.write_text(
+        "publish_by: anyone\nstatus_page:\n  publish_by: roles\n  components:\n    - {name: API}\n"
+    )
+    assert main(["config", "check", str(path)]) == 2
+    assert (
+        f"{path}:3: status_page.publish_by: publish_by is set at the top of the file too"
+        in capsys.readouterr().err
+    )
