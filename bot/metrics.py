@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -39,6 +39,9 @@ class BotMetrics:
     `heartbeat_done`) are safe to call from any thread."""
 
     def __init__(self, service: IncidentService, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        # In the classic text format each counter's `_created` timestamp is one more gauge series:
+        # noise for dashboards and alerts. The switch is the library's, process-wide.
+        disable_created_metrics()
         self.registry = CollectorRegistry(auto_describe=True)
         self.commands = Counter(
             f"{PREFIX}_commands",
