@@ -169,3 +169,16 @@ def test_the_scheduler_leader_is_one_after_a_heartbeat_and_zero_once_it_is_given
     assert lag is not None and 0 <= lag < 5
     h.bot.close()
     assert value(scrape(h), "incident_bot_scheduler_leader") == 0
+
+
+def test_socket_mode_requests_are_timed_too(database_url):
+    """Over Socket Mode the ack goes back on the WebSocket; /metrics still counts and times it."""
+    h = start_harness(database_url, manifest_bot_scopes(), socket_mode=True)
+    try:
+        h.command("declare sev2 Checkout slow")
+        h.settle()
+        samples = scrape(h)
+        assert value(samples, "incident_bot_ack_seconds_count", kind="command") == 1
+        assert value(samples, "incident_bot_commands_total", verb="declare", outcome="ok") == 1
+    finally:
+        h.close()
