@@ -30,8 +30,26 @@ def make_alert_handler(
     token: str | None,
     post_triage: Callable[[AlertGroup, Destination], None],
     background: Executor,
+    count: Callable[[str], None] | None = None,
 ) -> Callable[[dict, Callable], Iterable[bytes]]:
+    """`count` hears the action taken on each notification (declare, ...), or `refused` for one
+    turned away (no or a wrong token, too large, not JSON, not Alertmanager's format)."""
+
     def handle(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if count is None:
+            return check(environ, start_response)
+        statuses: list[str] = []
+
+        def starting(status: str, headers: list, exc_info: object = None) -> Callable:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        reply = check(environ, starting)
+        if not statuses or not statuses[0].startswith("200"):
+            count("refused")
+        return reply
+
+    def check(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
             return _reply(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
         if not token:
@@ -70,6 +88,8 @@ def make_alert_handler(
         body = {"ok": True, "action": outcome.action}
         if outcome.incident is not None:
             body["incident"] = f"INC-{outcome.incident}"
+        if count is not None:
+            count(outcome.action)
         return _reply(start_response, "200 OK", body)
 
     return handle

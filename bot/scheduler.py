@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,11 +24,11 @@ def lease_ttl(interval_seconds: float) -> timedelta:
 
 def heartbeat(
     service: IncidentService, queue: SyncQueue, interval_seconds: float = HEARTBEAT_SECONDS
-) -> None:
+) -> bool:
     """If this process holds the scheduler lease: record due notices, and queue every incident
-    that owes Slack work (new notices, or steps that failed earlier)."""
+    that owes Slack work (new notices, or steps that failed earlier). True if it held the lease."""
     if not service.hold_scheduler_lease(lease_ttl(interval_seconds)):
-        return
+        return False
     noticed = service.run_schedule()
     try:
         service.run_oncall()  # handoffs and user groups; a failure here must not stop incidents' work
@@ -37,19 +38,27 @@ def heartbeat(
     for number in owing:
         queue.request(number)
     log.debug("heartbeat: %s notice(s) recorded, %s incident(s) owe Slack work", len(noticed), len(owing))
+    return True
 
 
 def start_heartbeat(
-    service: IncidentService, queue: SyncQueue, interval_seconds: float = HEARTBEAT_SECONDS
+    service: IncidentService,
+    queue: SyncQueue,
+    interval_seconds: float = HEARTBEAT_SECONDS,
+    on_beat: Callable[[bool], None] | None = None,
 ) -> BackgroundScheduler:
-    """Run the heartbeat now and every interval. The scheduler holds no state of its own."""
+    """Run the heartbeat now and every interval. The scheduler holds no state of its own.
+    `on_beat` hears of each heartbeat that completed, and whether it held the lease."""
 
     def beat() -> None:
         with logs.bound(job_id=logs.new_id("heartbeat")):
             try:
-                heartbeat(service, queue, interval_seconds)
+                leader = heartbeat(service, queue, interval_seconds)
             except Exception:
                 log.exception("heartbeat failed; the next one retries")
+                return
+            if on_beat is not None:
+                on_beat(leader)
 
     scheduler = BackgroundScheduler(
         timezone=UTC,

@@ -23,11 +23,12 @@ from bot import logs
 from bot.alert_intake import ALERTMANAGER_PATH, make_alert_handler
 from bot.config import Settings
 from bot.core.policy import Policy
+from bot.metrics import METRICS_PATH, BotMetrics
 from bot.oncall_feed import ONCALL_FEED_PREFIX, make_oncall_feed
 from bot.pagerduty import DEFAULT_EVENTS_URL, PagerDutyClient
 from bot.render.renderer import Renderer
 from bot.render.views import Messages
-from bot.scheduler import start_heartbeat
+from bot.scheduler import lease_ttl, start_heartbeat
 from bot.service import Clock, IncidentService, utc_now
 from bot.service.oncall import look_up_emails
 from bot.slack.app import build_bolt_app
@@ -37,6 +38,7 @@ from bot.slack.oncall_notifier import OnCallSlackNotifier
 from bot.slack.pacing import ChannelPacer
 from bot.slack.socket_mode import PING_INTERVAL, SocketModeConnection
 from bot.slack.template_check import check_templates
+from bot.slack.web_client import observe_calls
 from bot.status_site import StatusSite, is_status_path
 from bot.statuspage import DEFAULT_API_URL as DEFAULT_STATUSPAGE_URL
 from bot.statuspage import StatuspageClient
@@ -65,6 +67,7 @@ class Bot:
     scheduler: BackgroundScheduler | None = None
     in_flight: RequestsInFlight | None = None
     socket: SocketModeConnection | None = None
+    metrics: BotMetrics | None = None
 
     def wait_idle(self, timeout: float) -> bool:
         """Until Bolt's listeners and the Slack syncs they queued have all finished."""
@@ -73,7 +76,11 @@ class Bot:
     def start_heartbeat(self, interval_seconds: float | None = None) -> None:
         self.service.refresh_schedule()  # the cadence config may have changed since the last run
         interval = interval_seconds or self.settings.heartbeat_seconds
-        self.scheduler = start_heartbeat(self.service, self.queue, interval)
+        on_beat = None
+        if self.metrics is not None:
+            self.metrics.heartbeat_started(lease_ttl(interval))
+            on_beat = self.metrics.heartbeat_done
+        self.scheduler = start_heartbeat(self.service, self.queue, interval, on_beat)
 
     def stop_heartbeat_soon(self) -> None:
         """No heartbeat starts after this (safe in a signal handler: it does not wait for one running)."""
@@ -109,6 +116,8 @@ class Bot:
         self.queue.shutdown()
         try:
             self.service.release_scheduler_lease()
+            if self.metrics is not None:
+                self.metrics.heartbeat_stopped()
         except Exception:  # the database is gone: the lease lapses on its own
             log.warning("could not give up the scheduler lease; it lapses by itself", exc_info=True)
         self.store.engine.dispose()
@@ -137,10 +146,14 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     )
     service = IncidentService(store, policy, messages, clock, slack=notifier)
     # Names for readers outside Slack (users.info, conversations.info); see bot/service/names.py.
-    directory = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
+    directory_client = make_directory_client(settings.bot_token, settings.slack_api_url)
+    directory = SlackDirectory(directory_client)
     service.directory = directory
     service.time_zones = directory  # /incident oncall shows times in the reader's zone
     service.oncall_slack = OnCallSlackNotifier(client, notifier.pacer)  # handoffs and user groups
+    metrics = BotMetrics(service)
+    observe_calls(client, metrics)
+    observe_calls(directory_client, metrics)  # users.info, conversations.info, lookups by email
     in_flight = RequestsInFlight()
     queue = SyncQueue(service.sync_slack, acks_first=in_flight)
     listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
@@ -152,13 +165,15 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
         views=notifier,
         verify_token=verify_token,
         listeners=listeners,
+        observer=metrics,
     )
-    alerts = make_alert_handler(service, queue, settings.alertmanager_token, notifier.post_triage, listeners)
+    alerts = make_alert_handler(
+        service, queue, settings.alertmanager_token, notifier.post_triage, listeners, metrics.alert
+    )
     # On-call: emails -> Slack user ids once at start (best effort), and the ICS feed.
     emails = OnCallEmailStore(store.engine)
     service.oncall_emails = emails  # paging reads who is on call with the emails resolved
-    lookup = SlackDirectory(make_directory_client(settings.bot_token, settings.slack_api_url))
-    look_up_emails(settings.policy.oncall, lookup.user_id_for_email, emails, clock())
+    look_up_emails(settings.policy.oncall, directory.user_id_for_email, emails, clock())
     feed = make_oncall_feed(
         settings.policy.oncall, emails, NameStore(store.engine), settings.oncall_feed_token, clock
     )
@@ -171,8 +186,9 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
         slack_events=not settings.socket_mode,
         oncall_feed=feed,
         status_site=status_site,
+        metrics=metrics.wsgi,
     )
-    return Bot(settings, store, service, queue, app, wsgi, listeners, in_flight=in_flight)
+    return Bot(settings, store, service, queue, app, wsgi, listeners, in_flight=in_flight, metrics=metrics)
 
 
 def pagerduty_for(settings: Settings) -> tuple[PagerDutyClient | None, Policy]:
@@ -214,6 +230,7 @@ def make_wsgi_app(
     slack_events: bool = True,
     oncall_feed: Callable | None = None,
     status_site: Callable | None = None,
+    metrics: Callable | None = None,
 ) -> Callable:
     """`slack_events=False` (Socket Mode): Slack's requests come over the WebSocket, and with no
     signing secret there is nothing to verify one arriving over HTTP with, so /slack/events is 404."""
@@ -224,6 +241,8 @@ def make_wsgi_app(
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(store, start_response)
+        if environ.get("PATH_INFO") == METRICS_PATH and metrics is not None:
+            return metrics(environ, start_response)
         if environ.get("PATH_INFO") == ALERTMANAGER_PATH and alerts is not None:
             return alerts(environ, start_response)
         if oncall_feed is not None and str(environ.get("PATH_INFO", "")).startswith(ONCALL_FEED_PREFIX):

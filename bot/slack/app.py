@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, Protocol
 
-from slack_bolt import Ack, App, BoltResponse, Respond
+from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 
 from bot import logs
+from bot.core.commands import VERBS
 from bot.core.errors import FormErrors, UserError
 from bot.core.forms import FIRST_FIELD
 from bot.core.replies import reply
@@ -53,6 +55,56 @@ class ViewOpener(Protocol):
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> None: ...
 
 
+class RequestObserver(Protocol):
+    """Told how long each Slack request took to ack, and how each /incident command ended."""
+
+    def acked(self, kind: str, seconds: float) -> None: ...
+
+    def command(self, verb: str, outcome: str) -> None: ...
+
+
+class MeasuredApp(App):
+    """Bolt's App, timing each request from Bolt receiving it to its ack being ready. Both ways in
+    (the WSGI adapter and Socket Mode) go through `dispatch`, and with process_before_response the
+    listener has acked by the time it returns."""
+
+    observer: RequestObserver | None = None
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        try:
+            return super().dispatch(req)
+        finally:
+            if self.observer is not None:
+                self.observer.acked(kind_of(req.body), time.perf_counter() - started)
+
+
+def kind_of(body: dict[str, Any]) -> str:
+    """command, action, view, event, or other (shortcuts, options, anything new)."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    if kind == "block_actions":
+        return "action"
+    if kind in ("view_submission", "view_closed"):
+        return "view"
+    if kind == "event_callback":
+        return "event"
+    return "other"
+
+
+def verb_of(text: str) -> str:
+    """The command's verb as a metric label: one of the known verbs (skipping an `INC-n` before
+    it), `help` for no text, else `unknown`, so what people type never becomes a label."""
+    words = text.split()
+    if words and words[0].lower().startswith("inc-"):
+        words = words[1:]
+    if not words:
+        return "help"
+    verb = words[0].lower()
+    return verb if verb in VERBS else "unknown"
+
+
 def build_bolt_app(
     *,
     client: WebClient,
@@ -62,10 +114,11 @@ def build_bolt_app(
     views: ViewOpener,
     verify_token: bool = True,
     listeners: TrackingExecutor | None = None,
+    observer: RequestObserver | None = None,
 ) -> App:
     # Bolt's default pool of 5 would queue acks behind one another under a burst.
     pool = listeners or TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
-    app = App(
+    app = MeasuredApp(
         client=client,
         signing_secret=signing_secret,
         # The listener runs on the request's own thread and its response goes out as soon as it
@@ -74,11 +127,12 @@ def build_bolt_app(
         token_verification_enabled=verify_token,
         listener_executor=pool,
     )
+    app.observer = observer
     app.use(tag_request)
     report = error_handler(service.messages)
     app.error(report)
     later = Later(pool, report)
-    register_command(app, service, queue, views, later)
+    register_command(app, service, queue, views, later, observer)
     register_actions(app, service, queue, views, later)
     register_views(app, service, queue)
     register_reactions(app, service, later)
@@ -184,12 +238,32 @@ class Later:
 
 
 def register_command(
-    app: App, service: IncidentService, queue: SyncQueue, views: ViewOpener, later: Later
+    app: App,
+    service: IncidentService,
+    queue: SyncQueue,
+    views: ViewOpener,
+    later: Later,
+    observer: RequestObserver | None = None,
 ) -> None:
     @app.command(SLASH_COMMAND)
     def handle_incident_command(
         ack: Ack, body: dict[str, Any], command: dict[str, Any], respond: Respond
     ) -> None:
+        if observer is None:
+            run_command(ack, body, command, respond)
+            return
+        verb = verb_of(command.get("text", ""))
+        try:
+            run_command(ack, body, command, respond)
+        except UserError:
+            observer.command(verb, "refused")
+            raise
+        except Exception:
+            observer.command(verb, "error")
+            raise
+        observer.command(verb, "ok")
+
+    def run_command(ack: Ack, body: dict[str, Any], command: dict[str, Any], respond: Respond) -> None:
         outcome = service.handle_command(
             command.get("text", ""), command["user_id"], command.get("channel_id")
         )

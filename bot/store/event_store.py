@@ -314,6 +314,16 @@ class EventStore:
                 query = query.where(IncidentRow.status != "resolved")
             return list(session.exec(query))
 
+    def open_counts(self) -> list[tuple[str, str, int]]:
+        """(severity, status, how many) for the incidents not yet resolved."""
+        with Session(self.engine) as session:
+            query = (
+                select(IncidentRow.severity, IncidentRow.status, func.count())
+                .where(IncidentRow.status != "resolved")
+                .group_by(col(IncidentRow.severity), col(IncidentRow.status))
+            )
+            return [(severity, status, int(count)) for severity, status, count in session.exec(query)]
+
     def with_slack_owed(self) -> list[int]:
         with Session(self.engine) as session:
             query = select(IncidentRow.number).where(IncidentRow.slack_owed).order_by(col(IncidentRow.number))
