@@ -183,6 +183,14 @@ class Messages:
     def metrics(self, metrics: Any) -> str:
         return self.renderer.text("metrics.mrkdwn.j2", m=metrics)
 
+    def slo_status(self, document: Mapping[str, Any]) -> str:
+        """`/incident slo` and `incident-bot slo status`: live budgets, or the labelled fallback."""
+        return self.renderer.text("slo_status.mrkdwn.j2", d=document)
+
+    def slo_exhausted(self, notice: Any) -> str:
+        """Said once per window in `slo_channel` when an SLO's error budget is gone."""
+        return self.renderer.text("slo_exhausted.mrkdwn.j2", n=notice)
+
     def oncall(self, report: Mapping[str, Any]) -> str:
         """`incident-bot oncall`'s text from its --json report."""
         return self.renderer.text("oncall.txt.j2", r=report)
