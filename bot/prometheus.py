@@ -21,10 +21,25 @@ from bot.outbound_http import NoRedirects, describe
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
-__all__ = ["PrometheusClient", "PrometheusUnavailable"]
+__all__ = ["PrometheusClient", "PrometheusUnavailable", "PrometheusUnset", "prometheus_at"]
+
+
+class PrometheusUnset:
+    """No PROMETHEUS_URL: every answer is the fallback, saying why."""
+
+    configured = False
+
+    def query(self, expr: str, at: datetime) -> float | None:
+        raise PrometheusUnavailable("PROMETHEUS_URL is not set")
+
+
+def prometheus_at(url: str | None) -> PrometheusClient | PrometheusUnset:
+    return PrometheusClient(url) if url else PrometheusUnset()
 
 
 class PrometheusClient:
+    configured = True
+
     def __init__(self, base_url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout

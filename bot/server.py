@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.core.policy import Policy
 from bot.oncall_feed import ONCALL_FEED_PREFIX, make_oncall_feed
 from bot.pagerduty import DEFAULT_EVENTS_URL, PagerDutyClient
-from bot.prometheus import PrometheusClient
+from bot.prometheus import prometheus_at
 from bot.render.renderer import Renderer
 from bot.render.views import Messages
 from bot.scheduler import start_heartbeat
@@ -142,7 +142,7 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     service.directory = directory
     service.time_zones = directory  # /incident oncall shows times in the reader's zone
     service.oncall_slack = OnCallSlackNotifier(client, notifier.pacer)  # handoffs and user groups
-    service.prometheus = prometheus_for(settings)  # live error budgets; None: the incident-time ones
+    service.prometheus = prometheus_at(settings.prometheus_url)  # live error budgets, or the fallback
     in_flight = RequestsInFlight()
     queue = SyncQueue(service.sync_slack, acks_first=in_flight)
     listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")
@@ -175,10 +175,6 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
         status_site=status_site,
     )
     return Bot(settings, store, service, queue, app, wsgi, listeners, in_flight=in_flight)
-
-
-def prometheus_for(settings: Settings) -> PrometheusClient | None:
-    return PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
 
 
 def pagerduty_for(settings: Settings) -> tuple[PagerDutyClient | None, Policy]:

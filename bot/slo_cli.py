@@ -129,7 +129,7 @@ def _status(policy: Any, template_dir: Path | None, as_json: bool) -> int:
     from datetime import UTC, datetime
 
     from bot.config import DEFAULT_DATABASE_URL
-    from bot.prometheus import PrometheusClient
+    from bot.prometheus import prometheus_at
     from bot.render.renderer import Renderer
     from bot.render.views import Messages
     from bot.service import IncidentService
@@ -144,8 +144,7 @@ def _status(policy: Any, template_dir: Path | None, as_json: bool) -> int:
         print(f"incident-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     service = IncidentService(store, policy, Messages(Renderer(template_dir), policy))
-    url = os.environ.get("PROMETHEUS_URL", "").strip()
-    service.prometheus = PrometheusClient(url) if url else None
+    service.prometheus = prometheus_at(os.environ.get("PROMETHEUS_URL", "").strip() or None)
     document = service.slo_status(policy.slos, datetime.now(UTC))
     print(json.dumps(document, indent=2) if as_json else service.messages.slo_status(document))
     return 0

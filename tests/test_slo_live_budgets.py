@@ -207,7 +207,7 @@ def test_client_says_unreachable_when_refused_or_too_slow(prometheus):
 def test_slo_command_shows_each_slos_live_budget_and_burn_rates(h, prometheus, slos):
     healthy(prometheus, slos)
     text = said(h, "slo")
-    assert "live from Prometheus" in text
+    assert "live from Prometheus" in text and text.count("\n• ") == 2
     assert "*API Availability* (checkout-api, 99.9% over 30d): SLI 99.9500%" in text
     assert f"budget left {LIVE_TEXT} (50.0%)" in text
     assert "burn rate 1h: 14.4x, 6h: 6.0x, 1d: 1.0x, 3d: 0.5x" in text

@@ -14,6 +14,7 @@ from bot.core.commands import USAGE
 from bot.core.errors import ConfigError, FormErrors, UserError
 from bot.core.events import Event, fields_of
 from bot.core.metrics import compute_metrics
+from bot.core.oncall_events import BudgetExhaustedNoticed
 from bot.core.policy import UPDATE_STATUSES, Policy
 from bot.core.replies import REPLIES, Reply
 from bot.core.schedule import NOTICE_KINDS
@@ -359,6 +360,9 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
     messages.oncall_coverage(_SAMPLE_COVERAGE, 4)
     messages.oncall_now(_SAMPLE_ONCALL_NOW)
     messages.oncall_handoff(_SAMPLE_HANDOFF)
+    for document in _SAMPLE_SLO_STATUS:
+        messages.slo_status(document)
+    messages.slo_exhausted(_SAMPLE_EXHAUSTED)
     render_status_samples(messages.renderer, now)  # the public status page's templates
     for event in events:
         if isinstance(event.payload, ev.NoticeDue):
@@ -367,6 +371,36 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
             messages.timeline_entry(event, state)
     return outputs
 
+
+_SAMPLE_SLO: dict[str, Any] = {
+    "name": "API <Availability> & co",
+    "slug": "api-availability-co",
+    "service": "checkout-api",
+    "objective": 0.999,
+    "window": "30d",
+    "sli": 0.9985,
+    "budget_minutes": 43.2,
+    "budget_left_minutes": -21.6,
+    "budget_left_percent": -50.0,
+    "burn_rates": {"1h": 14.4, "6h": None},
+    "exhausted": True,
+}
+_SAMPLE_SLO_STATUS: tuple[dict[str, Any], ...] = (
+    {
+        "at": "2026-01-01T00:00:00Z",
+        "source": "prometheus",
+        "slos": [_SAMPLE_SLO, {**_SAMPLE_SLO, "sli": None}],
+    },
+    {
+        "at": "2026-01-01T00:00:00Z",
+        "source": "incidents",
+        "error": "Prometheus at http://p:9090 cannot be reached: refused",
+        "slos": [{**_SAMPLE_SLO, "sli": None, "burn_rates": {}}],
+    },
+)
+_SAMPLE_EXHAUSTED = BudgetExhaustedNoticed(
+    "slo:api@2026-01-01T00:00:00Z", "api", "API <Availability>", "checkout-api", "30d", -12.5
+)
 
 _SAMPLE_ONCALL: dict[str, Any] = {
     "at": "2026-01-01T00:00:00Z",

@@ -40,7 +40,10 @@ CHECK_EVERY = timedelta(seconds=60)
 
 
 class PrometheusPort(Protocol):
-    """An instant query's one number (None: no series); raises PrometheusUnavailable."""
+    """An instant query's one number (None: no series); raises PrometheusUnavailable. Not
+    `configured`: PROMETHEUS_URL is unset, and every query raises."""
+
+    configured: bool
 
     def query(self, expr: str, at: datetime) -> float | None: ...
 
@@ -52,8 +55,6 @@ class SLOBudgets(OnCallHandoffs):
     def slo_status(self, slos: tuple[SLO, ...], now: datetime) -> dict[str, Any]:
         """The `slo status --json` document: live from Prometheus, else from incident durations
         with the reason (PROMETHEUS_URL unset, or Prometheus's error)."""
-        if self.prometheus is None:
-            return self._incident_status(slos, now, "PROMETHEUS_URL is not set")
         try:
             readings = [self._reading(slo, now) for slo in slos]
         except PrometheusUnavailable as exc:
@@ -63,7 +64,7 @@ class SLOBudgets(OnCallHandoffs):
         )
 
     def _reading(self, slo: SLO, now: datetime) -> Reading:
-        assert self.prometheus is not None
+        assert self.prometheus is not None, "the adapter wires a PrometheusPort (bot.prometheus)"
         sli = self.prometheus.query(sli_query(slo), now)
         ratios = {name: self.prometheus.query(burn_query(slo, w), now) for name, w in burn_windows(slo)}
         return Reading(sli, ratios)
@@ -97,7 +98,7 @@ class SLOBudgets(OnCallHandoffs):
         """At the heartbeat: notice budgets Prometheus says are exhausted (once per SLO per window),
         then tell the owed ones in `slo_channel`; returns the number of messages sent."""
         slos, channel = self.policy.slos, self.policy.slo_channel
-        if not slos or channel is None or self.prometheus is None:
+        if not slos or channel is None or self.prometheus is None or not self.prometheus.configured:
             return 0
         now = self.clock()
         if self._slo_checked_at is None or now - self._slo_checked_at >= CHECK_EVERY:
