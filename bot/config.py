@@ -39,6 +39,8 @@ class Settings:
     # STATUSPAGE_API_KEY: with status_page.statuspage, publications are mirrored to Statuspage.io.
     statuspage_api_key: str | None = None
     statuspage_api_url: str | None = None  # STATUSPAGE_API_URL (with /v1), default Statuspage's own
+    # PROMETHEUS_URL: live error budgets (/incident slo, slo_channel) from its HTTP API.
+    prometheus_url: str | None = None
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, socket_mode: bool = False) -> Settings:
@@ -69,6 +71,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, socket_mode: bool = F
         pagerduty_events_url=env.get("PAGERDUTY_EVENTS_URL", "").strip() or None,
         statuspage_api_key=env.get("STATUSPAGE_API_KEY", "").strip() or None,
         statuspage_api_url=env.get("STATUSPAGE_API_URL", "").strip() or None,
+        prometheus_url=env.get("PROMETHEUS_URL", "").strip() or None,
         **file_settings,
     )
 

@@ -146,4 +146,25 @@ def _summary(slos: tuple[SLO, ...], ctx: Context) -> Iterable[str]:
         yield from describe(slo)
 
 
-SECTIONS: tuple[Section, ...] = (Section("slos", _slos, lambda ctx: (), _summary, policy_field="slos"),)
+_CHANNEL = re.compile(r"#?[\w.-]+")
+
+
+def _slo_channel(raw: object, ctx: Context) -> str:
+    path: Path_ = ("slo_channel",)
+    channel = text(raw, path, 'a channel such as "#releases" (quoted) or an id such as C0123456')
+    if not _CHANNEL.fullmatch(channel):
+        raise Problem(path, f'{channel!r} is not a channel such as "#releases" or an id such as C0123456')
+    return channel
+
+
+def _slo_channel_summary(channel: str | None, ctx: Context) -> Iterable[str]:
+    if channel is None:
+        yield "none: exhausted error budgets are not announced"
+    else:
+        yield f"{channel}: told once per window when an SLO's error budget is exhausted (needs PROMETHEUS_URL)"
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("slos", _slos, lambda ctx: (), _summary, policy_field="slos"),
+    Section("slo_channel", _slo_channel, lambda ctx: None, _slo_channel_summary, policy_field="slo_channel"),
+)

@@ -34,6 +34,10 @@ def heartbeat(
         service.run_oncall()  # handoffs and user groups; a failure here must not stop incidents' work
     except Exception:
         log.exception("on-call handoffs failed; the next heartbeat retries")
+    try:
+        service.run_slo_notices()  # an exhausted error budget, told once per window
+    except Exception:
+        log.exception("SLO budget notices failed; the next heartbeat retries")
     owing = service.incidents_owing_slack()
     for number in owing:
         queue.request(number)

@@ -26,6 +26,7 @@ from bot.core.policy import Policy
 from bot.metrics import METRICS_PATH, BotMetrics
 from bot.oncall_feed import ONCALL_FEED_PREFIX, make_oncall_feed
 from bot.pagerduty import DEFAULT_EVENTS_URL, PagerDutyClient
+from bot.prometheus import prometheus_at
 from bot.render.renderer import Renderer
 from bot.render.views import Messages
 from bot.scheduler import lease_ttl, start_heartbeat
@@ -154,6 +155,7 @@ def build_bot(settings: Settings, *, clock: Clock = utc_now, verify_token: bool 
     metrics = BotMetrics(service)
     observe_calls(client, metrics)
     observe_calls(directory_client, metrics)  # users.info, conversations.info, lookups by email
+    service.prometheus = prometheus_at(settings.prometheus_url)  # live error budgets, or the fallback
     in_flight = RequestsInFlight()
     queue = SyncQueue(service.sync_slack, acks_first=in_flight)
     listeners = TrackingExecutor(max_workers=32, thread_name_prefix="bolt-listener")

@@ -31,6 +31,13 @@ def add_slo_parser(commands: Any) -> None:
     rules = views.add_parser("rules", help="write the SLOs' recording and burn-rate alerting rules (YAML)")
     rules.add_argument("--config", metavar="FILE", help="the config file (default: $INCIDENT_BOT_CONFIG)")
     rules.add_argument("--output", metavar="FILE", help="file to write (default: standard output)")
+    status = views.add_parser(
+        "status",
+        help="each SLO's SLI, error budget left and burn rates, live from $PROMETHEUS_URL "
+        "(else the incident-time budget from DATABASE_URL, labelled)",
+    )
+    status.add_argument("--config", metavar="FILE", help="the config file (default: $INCIDENT_BOT_CONFIG)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -91,21 +98,53 @@ def run_slo(args: argparse.Namespace) -> int:
     name = args.config or os.environ.get("INCIDENT_BOT_CONFIG")
     if not name:
         print(
-            "incident-bot: slo rules needs --config FILE (or INCIDENT_BOT_CONFIG naming one)", file=sys.stderr
+            f"incident-bot: slo {args.slo_command} needs --config FILE (or INCIDENT_BOT_CONFIG naming one)",
+            file=sys.stderr,
         )
         return EXIT_CONFIG
     try:
-        policy = load_config_file(Path(name))["policy"]
+        file_settings = load_config_file(Path(name))
+        policy = file_settings["policy"]
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     if not policy.slos:
-        print(f"incident-bot: {name} has no slos: section, so there are no rules to write", file=sys.stderr)
+        print(f"incident-bot: {name} has no slos: section", file=sys.stderr)
         return EXIT_CONFIG
+    if args.slo_command == "status":
+        return _status(policy, file_settings.get("template_dir"), args.json)
     text = rules_yaml(policy.slos, name)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {len(policy.slos)} SLOs' rules to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _status(policy: Any, template_dir: Path | None, as_json: bool) -> int:
+    """Asks Prometheus when PROMETHEUS_URL is set; otherwise, or when it cannot answer, the
+    incident-time budget from DATABASE_URL (exit 0 either way: the answer says which it is)."""
+    import json
+    from datetime import UTC, datetime
+
+    from bot.config import DEFAULT_DATABASE_URL
+    from bot.prometheus import prometheus_at
+    from bot.render.renderer import Renderer
+    from bot.render.views import Messages
+    from bot.service import IncidentService
+    from bot.store.db import make_engine
+    from bot.store.event_store import EventStore
+    from bot.store.migrate import SchemaError, upgrade
+
+    store = EventStore(make_engine(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL))
+    try:
+        upgrade(store.engine)
+    except SchemaError as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    service = IncidentService(store, policy, Messages(Renderer(template_dir), policy))
+    service.prometheus = prometheus_at(os.environ.get("PROMETHEUS_URL", "").strip() or None)
+    document = service.slo_status(policy.slos, datetime.now(UTC))
+    print(json.dumps(document, indent=2) if as_json else service.messages.slo_status(document))
     return 0

@@ -89,6 +89,7 @@ def start_harness(
     bot_token: str | None = None,
     signing_secret: str | None = None,
     alert_token: str = ALERT_TOKEN,
+    prometheus_url: str | None = None,
 ) -> Harness:
     """The bot on the wall clock, or on `clock` (a tests.clock.DrivenClock) when given; the
     credentials are made up unless given. With `socket_mode`, Slack's requests reach it as Socket
@@ -112,6 +113,7 @@ def start_harness(
         policy=policy or team_policy(),
         posts_per_second=posts_per_second,
         alertmanager_token=alert_token,
+        prometheus_url=prometheus_url,
     )
     bot = build_bot(settings) if clock is None else build_bot(settings, clock=clock)
     server = ServerThread(bot.wsgi).start()

@@ -36,13 +36,14 @@ USAGE = {
     " | override remove <id> | take <schedule> [2h | until 2026-12-02 09:00]",
     "page": '/incident page <@user | schedule | "Schedule Name"> [INC-N] [message]',
     "statuspage": "/incident statuspage [INC-N]",
+    "slo": "/incident slo [name]",
     "help": "/incident help",
 }
 SECTIONS = ("summary", "root-cause", "went-well", "went-wrong", "lessons")
 VERBS = tuple(USAGE)
 # Commands that act on one incident: taken from the channel, or named as INC-N.
 # Commands about no one incident; every other verb acts on one, taken from the channel or INC-N.
-NO_INCIDENT_VERBS = ("declare", "list", "help", "metrics", "oncall")
+NO_INCIDENT_VERBS = ("declare", "list", "help", "metrics", "oncall", "slo")
 INCIDENT_VERBS = frozenset(VERBS) - set(NO_INCIDENT_VERBS)
 
 _INCIDENT_REF = re.compile(r"^inc-([0-9]{1,9})$", re.IGNORECASE)
@@ -315,7 +316,13 @@ def _parse_page(verb: str, incident: int | None, rest: str, severities: tuple[st
     return Command(verb=verb, incident=incident, target=target, text=message)
 
 
+def _parse_slo(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    """`slo [name]`: an SLO's name (may hold spaces), slug or service; empty: every SLO."""
+    return Command(verb=verb, text=rest.strip())
+
+
 _PARSERS: dict[str, Parser] = {
+    "slo": _parse_slo,
     "oncall": _parse_oncall,
     "page": _parse_page,
     "service": _parse_service,

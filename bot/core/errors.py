@@ -33,6 +33,11 @@ class StoreUnavailable(IncidentBotError):
     (or read) may be tried again; what Slack already did must not be."""
 
 
+class PrometheusUnavailable(IncidentBotError):
+    """Prometheus could not answer a query (refused, timed out, not 200, `status: error`); the
+    message says why, fit to show."""
+
+
 class ChannelBusy(IncidentBotError):
     """A channel is at Slack's posting limit for longer than is worth waiting; try that step later."""
 

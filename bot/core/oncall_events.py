@@ -78,13 +78,38 @@ class UsergroupSynced(OnCallPayload):
     users: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class BudgetExhaustedNoticed(OnCallPayload):
+    """The SLO `slo` (its slug) had spent its error budget at this event's time, as Prometheus said;
+    `key` is unique, and one is noticed per SLO per window (this stream is the workspace's log)."""
+
+    key: str
+    slo: str
+    name: str
+    service: str
+    window: str
+    budget_left_percent: float
+
+
+@dataclass(frozen=True)
+class BudgetExhaustedSent(OnCallPayload):
+    """The exhausted budget `key` was told in the channel `to`."""
+
+    key: str
+    to: str
+
+
 PAYLOAD_TYPES: tuple[type[OnCallPayload], ...] = (
     OverrideAdded,
     OverrideRemoved,
     HandoffNoticed,
     HandoffSent,
     UsergroupSynced,
+    BudgetExhaustedNoticed,
+    BudgetExhaustedSent,
 )
+# Payloads whose `key` is unique in the stream (recorded once however many processes decide them).
+KEYED_TYPES: tuple[type[OnCallPayload], ...] = (HandoffNoticed, BudgetExhaustedNoticed)
 BY_NAME = {cls.TYPE: cls for cls in PAYLOAD_TYPES}
 
 
@@ -157,6 +182,8 @@ class OnCallLog:
     handoffs: dict[str, OnCallEvent] = field(default_factory=dict)  # key -> HandoffNoticed event
     sent: set[tuple[str, str]] = field(default_factory=set)
     usergroups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> users last set
+    budget_notices: dict[str, OnCallEvent] = field(default_factory=dict)  # key -> BudgetExhaustedNoticed
+    budget_sent: set[str] = field(default_factory=set)
 
     def apply(self, event: OnCallEvent) -> None:
         self.last_seq = event.seq
@@ -175,6 +202,22 @@ class OnCallLog:
                 self.sent.add((key, to))
             case UsergroupSynced(usergroup=group, users=users):
                 self.usergroups[group] = users
+            case BudgetExhaustedNoticed(key=key):
+                self.budget_notices.setdefault(key, event)
+            case BudgetExhaustedSent(key=key):
+                self.budget_sent.add(key)
+
+    def last_budget_notices(self) -> dict[str, datetime]:
+        """When each SLO's exhausted budget was last noticed, by slug."""
+        out: dict[str, datetime] = {}
+        for event in self.budget_notices.values():
+            assert isinstance(event.payload, BudgetExhaustedNoticed)
+            out[event.payload.slo] = max(event.at, out.get(event.payload.slo, event.at))
+        return out
+
+    def owed_budget_notices(self) -> list[BudgetExhaustedNoticed]:
+        found = [e.payload for e in self.budget_notices.values()]
+        return [p for p in found if isinstance(p, BudgetExhaustedNoticed) and p.key not in self.budget_sent]
 
     def active_overrides(self) -> tuple[Override, ...]:
         return tuple(record.override for record in self.overrides.values())

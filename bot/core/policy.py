@@ -79,6 +79,8 @@ class Policy:
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
     # Service level objectives (bot.core.slo); `incident-bot slo rules` turns them into Prometheus rules.
     slos: tuple[SLO, ...] = ()
+    # Where the bot says, once per window, that an SLO's error budget is exhausted (`slo_channel:`).
+    slo_channel: str | None = None
     # The public status page and its Statuspage.io mirror (bot.core.status_page); off without components.
     status_page: StatusPageConfig = field(default_factory=StatusPageConfig)
     # Pages also go to PagerDuty (set from PAGERDUTY_ROUTING_KEY at start, not from the file).

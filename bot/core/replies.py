@@ -97,6 +97,9 @@ REPLIES: Mapping[str, Mapping[str, ReplyValue]] = MappingProxyType(
         "oncall_end_missing": {},
         # /incident oncall (bot/service/oncall_commands.py)
         "oncall_no_schedules": {},
+        # /incident slo (bot/service/commands.py)
+        "slo_none": {},
+        "slo_unknown": {"word": "Sample & <check>", "choices": ("API Availability",)},
         "oncall_unknown_schedule": {"word": "Sample & <check>", "choices": ("Platform Primary",)},
         "oncall_bad_end": {"problem": "'3x' is not a duration like 30s, 5min, 15m, 2h, 2d or 1w"},
         "oncall_nobody_to_take_from": {"schedule": "Platform Primary"},

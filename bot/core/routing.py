@@ -17,6 +17,7 @@ class Route(StrEnum):
     DECLARE = "declare"
     METRICS = "metrics"
     ONCALL = "oncall"  # who is on call, overrides: about schedules, no incident
+    SLO = "slo"  # live error budgets: about SLOs, no incident
     MY_ACTIONS = "my_actions"  # `action list mine` outside an incident channel: across incidents
     STATUS = "status"
     ACTION_LIST = "action_list"  # one incident's items (`mine` inside its channel: yours only)

@@ -14,6 +14,7 @@ from bot.core.commands import USAGE
 from bot.core.errors import ConfigError, FormErrors, UserError
 from bot.core.events import Event, fields_of
 from bot.core.metrics import compute_metrics
+from bot.core.oncall_events import BudgetExhaustedNoticed
 from bot.core.policy import UPDATE_STATUSES, Policy
 from bot.core.replies import REPLIES, Reply
 from bot.core.schedule import NOTICE_KINDS
@@ -183,6 +184,14 @@ class Messages:
     def metrics(self, metrics: Any) -> str:
         return self.renderer.text("metrics.mrkdwn.j2", m=metrics)
 
+    def slo_status(self, document: Mapping[str, Any]) -> str:
+        """`/incident slo` and `incident-bot slo status`: live budgets, or the labelled fallback."""
+        return self.renderer.text("slo_status.mrkdwn.j2", d=document)
+
+    def slo_exhausted(self, notice: Any) -> str:
+        """Said once per window in `slo_channel` when an SLO's error budget is gone."""
+        return self.renderer.text("slo_exhausted.mrkdwn.j2", n=notice)
+
     def oncall(self, report: Mapping[str, Any]) -> str:
         """`incident-bot oncall`'s text from its --json report."""
         return self.renderer.text("oncall.txt.j2", r=report)
@@ -351,6 +360,9 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
     messages.oncall_coverage(_SAMPLE_COVERAGE, 4)
     messages.oncall_now(_SAMPLE_ONCALL_NOW)
     messages.oncall_handoff(_SAMPLE_HANDOFF)
+    for document in _SAMPLE_SLO_STATUS:
+        messages.slo_status(document)
+    messages.slo_exhausted(_SAMPLE_EXHAUSTED)
     render_status_samples(messages.renderer, now)  # the public status page's templates
     for event in events:
         if isinstance(event.payload, ev.NoticeDue):
@@ -359,6 +371,36 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
             messages.timeline_entry(event, state)
     return outputs
 
+
+_SAMPLE_SLO: dict[str, Any] = {
+    "name": "API <Availability> & co",
+    "slug": "api-availability-co",
+    "service": "checkout-api",
+    "objective": 0.999,
+    "window": "30d",
+    "sli": 0.9985,
+    "budget_minutes": 43.2,
+    "budget_left_minutes": -21.6,
+    "budget_left_percent": -50.0,
+    "burn_rates": {"1h": 14.4, "6h": None},
+    "exhausted": True,
+}
+_SAMPLE_SLO_STATUS: tuple[dict[str, Any], ...] = (
+    {
+        "at": "2026-01-01T00:00:00Z",
+        "source": "prometheus",
+        "slos": [_SAMPLE_SLO, {**_SAMPLE_SLO, "sli": None}],
+    },
+    {
+        "at": "2026-01-01T00:00:00Z",
+        "source": "incidents",
+        "error": "Prometheus at http://p:9090 cannot be reached: refused",
+        "slos": [{**_SAMPLE_SLO, "sli": None, "burn_rates": {}}],
+    },
+)
+_SAMPLE_EXHAUSTED = BudgetExhaustedNoticed(
+    "slo:api@2026-01-01T00:00:00Z", "api", "API <Availability>", "checkout-api", "30d", -12.5
+)
 
 _SAMPLE_ONCALL: dict[str, Any] = {
     "at": "2026-01-01T00:00:00Z",

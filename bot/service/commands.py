@@ -20,9 +20,9 @@ from bot.core.routing import Route, route
 from bot.core.schedule import next_due_at
 from bot.core.state import IncidentState, replay
 from bot.service.base import Outcome
-from bot.service.oncall_commands import OnCallCommands
 from bot.service.paging import Paging
 from bot.service.reads import Reads, item_rows
+from bot.service.slo_budgets import SLOBudgets
 from bot.slack.naming import channel_name_for
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 Viewer = tuple[str, str | None]  # who acts, and the channel they act from
 
 
-class Commands(Reads, OnCallCommands, Paging):
+class Commands(Reads, SLOBudgets, Paging):
     # Slash commands -----------------------------------------------------------------------
 
     def handle_command(self, text: str, actor: str, channel_id: str | None) -> Outcome:
@@ -50,6 +50,8 @@ class Commands(Reads, OnCallCommands, Paging):
                 return Outcome(self.messages.metrics(self.metrics(since, now)))
             case Route.ONCALL:
                 return self.oncall_command(command, actor, now)
+            case Route.SLO:
+                return self.slo_command(command.text, now)
             case Route.MY_ACTIONS:
                 items, hidden = self.open_items_of(actor, now)
                 return Outcome(self.messages.action_list(items, "", mine=True, hidden=hidden))

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from bot.core.errors import ConcurrencyConflict
-from bot.core.oncall_events import HandoffNoticed, OnCallEvent, OnCallPayload, from_json, to_json
+from bot.core.oncall_events import KEYED_TYPES, OnCallEvent, OnCallPayload, from_json, to_json
 from bot.store.db import WRITE, UTCDateTime
 from bot.store.event_store import transient_as_unavailable
 
@@ -69,7 +69,7 @@ class OnCallEventStore:
                 "type": e.type,
                 "actor": actor,
                 "at": at,
-                "key": e.payload.key if isinstance(e.payload, HandoffNoticed) else None,
+                "key": getattr(e.payload, "key", None) if isinstance(e.payload, KEYED_TYPES) else None,
                 "data": to_json(e.payload),
             }
             for e in events
