@@ -26,6 +26,10 @@ T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
 _text = st.text(max_size=20)
 _opt_text = st.none() | _text
 _times = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC))
+_share = st.none() | st.floats(0, 1, allow_nan=False)
+_burns = st.lists(
+    st.builds(ev.SLOBurn, _text, _text, _text, _text, _text, _opt_text, _share, _share, _share), max_size=2
+).map(tuple)
 
 
 def _value_for(hint: str):
@@ -40,7 +44,10 @@ def _value_for(hint: str):
         "datetime | None": st.none() | _times,
         "tuple[str, ...]": st.lists(_text, max_size=3).map(tuple),
         "AlertLink | None": st.none()
-        | st.builds(ev.AlertLink, _text, st.lists(_text, max_size=2).map(tuple), _opt_text, _opt_text),
+        | st.builds(
+            ev.AlertLink, _text, st.lists(_text, max_size=2).map(tuple), _opt_text, _opt_text, _burns
+        ),
+        "tuple[SLOBurn, ...]": _burns,
         "tuple[FollowUpItem, ...]": st.lists(
             st.builds(ev.FollowUpItem, st.integers(1, 9), _text, _opt_text, _opt_text), max_size=2
         ).map(tuple),

@@ -5,6 +5,7 @@ Pure: the HTTP adapter hands in the decoded JSON; nothing here reads the clock o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,8 @@ from bot.core import events as ev
 from bot.core.commands import MAX_TITLE_LENGTH
 from bot.core.errors import IncidentBotError
 from bot.core.events import NewEvent
+from bot.core.slo import SLO
+from bot.core.slo_burn import burns_of
 from bot.core.state import IncidentState
 from bot.core.text import typed_text, without_control_characters
 
@@ -119,8 +122,9 @@ def _strings(value: Any, where: str) -> dict[str, str]:
     return {without_control_characters(str(k)): without_control_characters(str(v)) for k, v in value.items()}
 
 
-def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:
-    """What a declaration from this group records: title, severity, detection, service, links."""
+def incident_fields(group: AlertGroup, severity: str, slos: Sequence[SLO] = ()) -> dict[str, Any]:
+    """What a declaration from this group records: title, severity, detection, service, links, and
+    which SLOs' budgets its burn-rate alerts say are burning (`slos`: the config's, by slug)."""
     title = group.annotation("summary") or group.common_labels.get("alertname") or "Alert"
     title = typed_text(" ".join(title.split())[:MAX_TITLE_LENGTH])
     fields: dict[str, Any] = {
@@ -132,6 +136,7 @@ def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:
             fingerprints=tuple(sorted(a.fingerprint for a in group.alerts)),
             runbook=group.annotation("runbook", "runbook_url"),
             dashboard=group.annotation("dashboard", "dashboard_url"),
+            slo_burns=burns_of((a.labels for a in group.alerts if a.status == "firing"), slos),
         ),
     }
     description = group.annotation("description")
@@ -148,8 +153,11 @@ def incident_fields(group: AlertGroup, severity: str) -> dict[str, Any]:
 ALERT_ACTOR = "alertmanager"
 
 
-def decide_alerts(state: IncidentState, group: AlertGroup, now: datetime) -> list[NewEvent]:
-    """For an open incident this group declared: new alerts join its timeline; a resolved group is
+def decide_alerts(
+    state: IncidentState, group: AlertGroup, now: datetime, slos: Sequence[SLO] = ()
+) -> list[NewEvent]:
+    """For an open incident this group declared: new alerts join its timeline (with the SLO burns
+    they report); a resolved group is
     noted and, if no person has acted since the declaration, the incident moves to monitoring.
     A person closes it."""
     if state.is_resolved:
@@ -169,7 +177,8 @@ def decide_alerts(state: IncidentState, group: AlertGroup, now: datetime) -> lis
             for a in group.alerts
             if a.fingerprint in new
         ]
-        firing = ev.AlertsFiring(fingerprints=tuple(new), summaries=tuple(summaries))
+        burns = burns_of((a.labels for a in group.alerts if a.fingerprint in new), slos)
+        firing = ev.AlertsFiring(fingerprints=tuple(new), summaries=tuple(summaries), slo_burns=burns)
         return [NewEvent(ALERT_ACTOR, now, firing)]
     if state.alert.resolved:
         return []  # already noted, and no alert fired since

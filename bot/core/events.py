@@ -40,6 +40,24 @@ def _json_name(name: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class SLOBurn:
+    """An SLO burn-rate alert (`SLOErrorBudgetBurn`) as it fired: which SLO, which window pair, and
+    what the pair's firing proves. The alert fires when the error ratio over both windows exceeds
+    the pair's burn rate times the error budget, so the burn was at least `burn_rate` and, at a
+    steady request rate, at least `budget_spent` of the window's error budget went in `long`."""
+
+    slo: str  # the `slo` label: the SLO's slug
+    name: str  # its name in the config; the slug where the config does not know it
+    long: str  # the `long` and `short` labels, as written (scaled with the SLO's window)
+    short: str
+    severity: str = ""
+    window: str | None = None  # the SLO's window, e.g. 30d (None: not in the config)
+    objective: float | None = None  # e.g. 0.999
+    burn_rate: float | None = None  # the pair's threshold (None: no pair of the table matches)
+    budget_spent: float | None = None  # a share of the error budget: burn_rate x long / window
+
+
+@dataclass(frozen=True)
 class AlertLink:
     """The Alertmanager group an incident was declared from, and the links its alerts carry."""
 
@@ -47,6 +65,7 @@ class AlertLink:
     fingerprints: tuple[str, ...] = ()
     runbook: str | None = None
     dashboard: str | None = None
+    slo_burns: tuple[SLOBurn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,7 @@ class ServiceSet(Payload):
 class AlertsFiring(Payload):
     fingerprints: tuple[str, ...]
     summaries: tuple[str, ...] = ()
+    slo_burns: tuple[SLOBurn, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -234,13 +234,20 @@ class AlertState:
     link: AlertLink | None = None
     fingerprints: set[str] = field(default_factory=set)
     resolved: bool = False  # the group's resolution was noted; new alerts clear it
+    # SLO burn-rate alerts among them, one per SLO and window pair (the first report of each)
+    slo_burns: dict[tuple[str, str, str], ev.SLOBurn] = field(default_factory=dict)
 
     TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset({ev.AlertsFiring, ev.AlertsResolved})
 
+    def note_burns(self, burns: tuple[ev.SLOBurn, ...]) -> None:
+        for burn in burns:
+            self.slo_burns.setdefault((burn.slo, burn.long, burn.short), burn)
+
     def apply(self, event: Event) -> None:
         match event.payload:
-            case ev.AlertsFiring(fingerprints=fingerprints):
+            case ev.AlertsFiring(fingerprints=fingerprints, slo_burns=burns):
                 self.fingerprints |= set(fingerprints)
+                self.note_burns(burns)
                 self.resolved = False
             case ev.AlertsResolved():
                 self.resolved = True
@@ -480,6 +487,7 @@ def replay(events: Iterable[Event]) -> IncidentState:
     )
     if declared.alert is not None:
         state.alert = AlertState(declared.alert, set(declared.alert.fingerprints))
+        state.alert.note_burns(declared.alert.slo_burns)
     state._note(first)
     state.topic_seq = first.seq
     for event in it:

@@ -52,6 +52,27 @@ def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str
         "duration_seconds": (end - state.facts.declared_at).total_seconds() if end else None,
         "channel_id": state.slack.channel_id,
         "channel_name": state.slack.channel_name,
+        "slo_burns": [slo_burn_view(b) for b in state.alert.slo_burns.values()],
+    }
+
+
+def slo_burn_view(burn: ev.SLOBurn) -> dict[str, Any]:
+    """An SLO burn-rate alert's figures, as text: percentages without trailing zeros."""
+
+    def percent(share: float | None) -> str | None:
+        return None if share is None else f"{round(share * 100, 3):.10g}%"
+
+    return {
+        "name": burn.name,
+        "slug": burn.slo,
+        "known": burn.window is not None,
+        "window": burn.window,
+        "objective": percent(burn.objective),
+        "long": burn.long,
+        "short": burn.short,
+        "severity": burn.severity,
+        "burn_rate": None if burn.burn_rate is None else f"{burn.burn_rate:.10g}x",
+        "budget_spent": percent(burn.budget_spent),
     }
 
 
@@ -251,7 +272,15 @@ def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState
     steps: list[ev.Payload] = [
         ev.IncidentDeclared(title="Sample & <check>", severity="sev1", commander="U0SAMPLE"),
         ev.SlackChannelCreated(channel_id="C0SAMPLE", name="inc-0-sample"),
-        ev.AlertsFiring(fingerprints=("f2",), summaries=("s",)),
+        ev.AlertsFiring(
+            fingerprints=("f2", "f3", "f4"),
+            summaries=("s", "s", "s"),
+            slo_burns=(
+                ev.SLOBurn("sample", "Sample & <check>", "1h", "5m", "page", "30d", 0.999, 14.4, 0.02),
+                ev.SLOBurn("sample", "Sample & <check>", "2h", "7m", "page", "30d", 0.999),
+                ev.SLOBurn("gone", "gone", "1h", "5m", "page"),
+            ),
+        ),
         ev.AlertsResolved(group="g"),
         ev.Paged(key="page@1:0", level=1, users=("U0SAMPLE",), targets=("Primary",), unfilled=("Secondary",)),
         ev.Paged(key="manual@6", users=("U0OTHER",), targets=("<@U0OTHER>",), message="Sample & <check>"),

@@ -51,12 +51,12 @@ class AlertIntake(Paging):
     def _incident_from_alerts(self, group: AlertGroup, now: datetime) -> int | None:
         latest = self.store.latest_for_alert_group(group.identity)
         if latest is not None and not self.state_of(latest).is_resolved:
-            self._record_decided(latest, lambda state, at: decide_alerts(state, group, at))
+            self._record_decided(latest, lambda state, at: decide_alerts(state, group, at, self.policy.slos))
             return latest
         if group.status == "resolved":
             return latest  # nothing open for it: a late resolution of a closed incident
         severity = self.policy.alerts.declare[group.severity_label]
-        fields = incident_fields(group, severity)
+        fields = incident_fields(group, severity, self.policy.slos)
         command = Command("declare", severity=severity, text=fields.pop("title"))
         responders = self.policy.severity(severity).responders
         source = f"alertgroup:{group.identity}|{group.episode}"
