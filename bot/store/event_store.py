@@ -211,6 +211,26 @@ class EventStore:
                     logs[row.incident].append(_event(row))
         return logs
 
+    def load_declared_since(self, since: datetime, types: Collection[EventType]) -> dict[int, list[Event]]:
+        """The logs of the incidents declared at or after `since`, only events of the given types,
+        in one query (the same incidents as `load_many(declared_since(since), types)`, with no
+        empty logs). One join instead of chunks of 500 numbers: each chunk made SQLite walk every
+        event of those types again (a 10,000-incident metrics run spent most of its time there)."""
+        query = (
+            sa_select(*EVENT_COLUMNS)
+            .join(INCIDENTS, INCIDENTS.c.number == EVENTS.c.incident)
+            .where(INCIDENTS.c.declared_at >= since, EVENTS.c.type.in_(sorted(t.TYPE for t in types)))
+            .order_by(EVENTS.c.incident, EVENTS.c.seq)
+        )
+        logs: dict[int, list[Event]] = {}
+        with transient_as_unavailable(), self.engine.connect() as conn:
+            for row in conn.execute(query):
+                log = logs.get(row[0])
+                if log is None:
+                    log = logs[row[0]] = []
+                log.append(_event(row))
+        return logs
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction. On SQLite, threads of this process queue on a lock first: SQLite's
