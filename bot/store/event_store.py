@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -12,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Column,
     Index,
+    String,
     UniqueConstraint,
     bindparam,
     delete,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     insert,
     or_,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy import select as sa_select
@@ -145,6 +148,12 @@ BUMP_COUNTER = (
     .returning(COUNTERS.c.value)
 )
 EVENT_COLUMNS = (EVENTS.c.incident, EVENTS.c.seq, EVENTS.c.type, EVENTS.c.actor, EVENTS.c.at, EVENTS.c.data)
+# The same, with the time (naive UTC, ISO 8601) and the JSON as SQLite keeps them: text.
+SQLITE_TEXT_EVENT_COLUMNS = (
+    *EVENT_COLUMNS[:4],
+    type_coerce(EVENTS.c.at, String),
+    type_coerce(EVENTS.c.data, String),
+)
 LOAD_EVENTS = (
     sa_select(*EVENT_COLUMNS).where(EVENTS.c.incident == bindparam("b_incident")).order_by(EVENTS.c.seq)
 )
@@ -214,21 +223,31 @@ class EventStore:
     def load_declared_since(self, since: datetime, types: Collection[EventType]) -> dict[int, list[Event]]:
         """The logs of the incidents declared at or after `since`, only events of the given types,
         in one query (the same incidents as `load_many(declared_since(since), types)`, with no
-        empty logs). One join instead of chunks of 500 numbers: each chunk made SQLite walk every
-        event of those types again (a 10,000-incident metrics run spent most of its time there)."""
+        empty logs). One query instead of chunks of 500 numbers: each chunk made SQLite walk every
+        event of those types again (a 10,000-incident metrics run spent most of its time there);
+        `incident IN (subquery)` walks the (incident, seq) index in order, with no sort.
+        On SQLite the times and the JSON are read as text and parsed here, in C and in bulk
+        (`fromisoformat`, one `json.loads` for all rows), not by SQLAlchemy's per-row processors."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        declared = sa_select(INCIDENTS.c.number).where(INCIDENTS.c.declared_at >= since)
         query = (
-            sa_select(*EVENT_COLUMNS)
-            .join(INCIDENTS, INCIDENTS.c.number == EVENTS.c.incident)
-            .where(INCIDENTS.c.declared_at >= since, EVENTS.c.type.in_(sorted(t.TYPE for t in types)))
+            sa_select(*(SQLITE_TEXT_EVENT_COLUMNS if sqlite else EVENT_COLUMNS))
+            .where(EVENTS.c.incident.in_(declared), EVENTS.c.type.in_(sorted(t.TYPE for t in types)))
             .order_by(EVENTS.c.incident, EVENTS.c.seq)
         )
-        logs: dict[int, list[Event]] = {}
         with transient_as_unavailable(), self.engine.connect() as conn:
-            for row in conn.execute(query):
-                log = logs.get(row[0])
-                if log is None:
-                    log = logs[row[0]] = []
-                log.append(_event(row))
+            rows = conn.execute(query).all()
+        if sqlite:
+            times = [datetime.fromisoformat(row[4] + "+00:00") for row in rows]  # stored naive UTC
+            datas = json.loads("[" + ",".join([row[5] for row in rows]) + "]")
+        else:
+            times, datas = [row[4] for row in rows], [row[5] for row in rows]
+        logs: dict[int, list[Event]] = {}
+        for (incident, seq, type_name, actor, _, _), at, data in zip(rows, times, datas, strict=True):
+            log = logs.get(incident)
+            if log is None:
+                log = logs[incident] = []
+            log.append(Event(incident, seq, actor, at, from_json(type_name, data)))
         return logs
 
     @contextmanager
