@@ -244,6 +244,10 @@ def _paging(window: list[IncidentFigures]) -> _Paging:
     from_page: list[timedelta] = []
     for s in window:
         pages = s.pages
+        if not pages:  # most incidents: acknowledged (or not) before any page
+            if s.acknowledged_at is not None:
+                by_level["none"] = by_level.get("none", 0) + 1
+            continue
         sent += sum(len(p.users) for _, p in pages)
         escalations += sum(1 for _, p in pages if p.level > 1 or p.round > 0)
         acked = s.acknowledged_at
@@ -289,8 +293,11 @@ def metrics_of(
     resolve = [s.resolved_at - s.declared_at for s in window if s.resolved_at]
     seen: dict[str, bool] = {}  # slugged title -> whether a private incident had it
     repeats, private_repeats = [], 0
+    slugs: dict[str, str] = {}  # titles repeat; slugging each anew was a good part of the time
     for s in window:
-        key = slug(s.title)
+        key = slugs.get(s.title)
+        if key is None:
+            key = slugs[s.title] = slug(s.title)
         if key in seen:
             if s.private or seen[key]:
                 private_repeats += 1
