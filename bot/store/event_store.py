@@ -14,8 +14,10 @@ from sqlalchemy import (
     Column,
     Index,
     String,
+    Text,
     UniqueConstraint,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -148,12 +150,11 @@ BUMP_COUNTER = (
     .returning(COUNTERS.c.value)
 )
 EVENT_COLUMNS = (EVENTS.c.incident, EVENTS.c.seq, EVENTS.c.type, EVENTS.c.actor, EVENTS.c.at, EVENTS.c.data)
-# The same, with the time (naive UTC, ISO 8601) and the JSON as SQLite keeps them: text.
-SQLITE_TEXT_EVENT_COLUMNS = (
-    *EVENT_COLUMNS[:4],
-    type_coerce(EVENTS.c.at, String),
-    type_coerce(EVENTS.c.data, String),
-)
+# For bulk reads: the JSON as text, parsed in one `json.loads` for all rows (SQLite keeps JSON as
+# text; PostgreSQL's driver would parse each row's on its own); and on SQLite the time as the text
+# it keeps (naive UTC, ISO 8601), which `fromisoformat` reads in C.
+TEXT_DATA_EVENT_COLUMNS = (*EVENT_COLUMNS[:5], cast(EVENTS.c.data, Text))
+SQLITE_TEXT_EVENT_COLUMNS = (*EVENT_COLUMNS[:4], type_coerce(EVENTS.c.at, String), cast(EVENTS.c.data, Text))
 LOAD_EVENTS = (
     sa_select(*EVENT_COLUMNS).where(EVENTS.c.incident == bindparam("b_incident")).order_by(EVENTS.c.seq)
 )
@@ -226,12 +227,12 @@ class EventStore:
         empty logs). One query instead of chunks of 500 numbers: each chunk made SQLite walk every
         event of those types again (a 10,000-incident metrics run spent most of its time there);
         `incident IN (subquery)` walks the (incident, seq) index in order, with no sort.
-        On SQLite the times and the JSON are read as text and parsed here, in C and in bulk
-        (`fromisoformat`, one `json.loads` for all rows), not by SQLAlchemy's per-row processors."""
+        The JSON is read as text and parsed here in one `json.loads` for all rows, and on SQLite
+        the times with `fromisoformat`, not row by row by SQLAlchemy's or the driver's processors."""
         sqlite = self.engine.dialect.name == "sqlite"
         declared = sa_select(INCIDENTS.c.number).where(INCIDENTS.c.declared_at >= since)
         query = (
-            sa_select(*(SQLITE_TEXT_EVENT_COLUMNS if sqlite else EVENT_COLUMNS))
+            sa_select(*(SQLITE_TEXT_EVENT_COLUMNS if sqlite else TEXT_DATA_EVENT_COLUMNS))
             .where(EVENTS.c.incident.in_(declared), EVENTS.c.type.in_(sorted(t.TYPE for t in types)))
             .order_by(EVENTS.c.incident, EVENTS.c.seq)
         )
@@ -239,9 +240,9 @@ class EventStore:
             rows = conn.execute(query).all()
         if sqlite:
             times = [datetime.fromisoformat(row[4] + "+00:00") for row in rows]  # stored naive UTC
-            datas = json.loads("[" + ",".join([row[5] for row in rows]) + "]")
         else:
-            times, datas = [row[4] for row in rows], [row[5] for row in rows]
+            times = [row[4] for row in rows]
+        datas = json.loads("[" + ",".join([row[5] for row in rows]) + "]")
         logs: dict[int, list[Event]] = {}
         for (incident, seq, type_name, actor, _, _), at, data in zip(rows, times, datas, strict=True):
             log = logs.get(incident)
