@@ -8,8 +8,8 @@ from typing import Any
 from bot.core import events as ev
 from bot.core.audience import may_see
 from bot.core.decide import NotAllowed
-from bot.core.events import MEMBERSHIP_TYPES, METRICS_TYPES
-from bot.core.metrics import Metrics, compute_metrics
+from bot.core.events import MEMBERSHIP_TYPES
+from bot.core.metrics import FOLDED_TYPES, Metrics, metrics_of_logs
 from bot.core.postmortem import action_rows
 from bot.core.replies import reply
 from bot.core.state import IncidentState, replay
@@ -31,10 +31,10 @@ class Reads(Names):
 
     def metrics(self, since: datetime, now: datetime) -> Metrics:
         # Slack bookkeeping and notices change no figure, so they are not read.
+        # Folded straight from the typed events, not replayed (bot/core/metrics.py).
         with bulk_read():
-            logs = self.store.load_many(self.store.declared_since(since), types=METRICS_TYPES)
-            states = [replay(events) for events in logs.values() if events]
-        return compute_metrics(states, since, now, dict(self.policy.services))
+            logs = self.store.load_declared_since(since, FOLDED_TYPES)
+            return metrics_of_logs(logs.values(), since, now, dict(self.policy.services))
 
     def open_items_of(self, owner: str, now: datetime) -> tuple[list[dict[str, Any]], int]:
         """Open action items owned by `owner`, across every incident; and how many more are on

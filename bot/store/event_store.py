@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -12,13 +13,17 @@ from sqlalchemy import (
     JSON,
     Column,
     Index,
+    String,
+    Text,
     UniqueConstraint,
     bindparam,
+    cast,
     delete,
     func,
     insert,
     or_,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy import select as sa_select
@@ -145,6 +150,11 @@ BUMP_COUNTER = (
     .returning(COUNTERS.c.value)
 )
 EVENT_COLUMNS = (EVENTS.c.incident, EVENTS.c.seq, EVENTS.c.type, EVENTS.c.actor, EVENTS.c.at, EVENTS.c.data)
+# For bulk reads: the JSON as text, parsed in one `json.loads` for all rows (SQLite keeps JSON as
+# text; PostgreSQL's driver would parse each row's on its own); and on SQLite the time as the text
+# it keeps (naive UTC, ISO 8601), which `fromisoformat` reads in C.
+TEXT_DATA_EVENT_COLUMNS = (*EVENT_COLUMNS[:5], cast(EVENTS.c.data, Text))
+SQLITE_TEXT_EVENT_COLUMNS = (*EVENT_COLUMNS[:4], type_coerce(EVENTS.c.at, String), cast(EVENTS.c.data, Text))
 LOAD_EVENTS = (
     sa_select(*EVENT_COLUMNS).where(EVENTS.c.incident == bindparam("b_incident")).order_by(EVENTS.c.seq)
 )
@@ -209,6 +219,36 @@ class EventStore:
                     query = query.where(EVENTS.c.type.in_(sorted(t.TYPE for t in types)))
                 for row in conn.execute(query.order_by(EVENTS.c.incident, EVENTS.c.seq)):
                     logs[row.incident].append(_event(row))
+        return logs
+
+    def load_declared_since(self, since: datetime, types: Collection[EventType]) -> dict[int, list[Event]]:
+        """The logs of the incidents declared at or after `since`, only events of the given types,
+        in one query (the same incidents as `load_many(declared_since(since), types)`, with no
+        empty logs). One query instead of chunks of 500 numbers: each chunk made SQLite walk every
+        event of those types again (a 10,000-incident metrics run spent most of its time there);
+        `incident IN (subquery)` walks the (incident, seq) index in order, with no sort.
+        The JSON is read as text and parsed here in one `json.loads` for all rows, and on SQLite
+        the times with `fromisoformat`, not row by row by SQLAlchemy's or the driver's processors."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        declared = sa_select(INCIDENTS.c.number).where(INCIDENTS.c.declared_at >= since)
+        query = (
+            sa_select(*(SQLITE_TEXT_EVENT_COLUMNS if sqlite else TEXT_DATA_EVENT_COLUMNS))
+            .where(EVENTS.c.incident.in_(declared), EVENTS.c.type.in_(sorted(t.TYPE for t in types)))
+            .order_by(EVENTS.c.incident, EVENTS.c.seq)
+        )
+        with transient_as_unavailable(), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if sqlite:
+            times = [datetime.fromisoformat(row[4] + "+00:00") for row in rows]  # stored naive UTC
+        else:
+            times = [row[4] for row in rows]
+        datas = json.loads("[" + ",".join([row[5] for row in rows]) + "]")
+        logs: dict[int, list[Event]] = {}
+        for (incident, seq, type_name, actor, _, _), at, data in zip(rows, times, datas, strict=True):
+            log = logs.get(incident)
+            if log is None:
+                log = logs[incident] = []
+            log.append(Event(incident, seq, actor, at, from_json(type_name, data)))
         return logs
 
     @contextmanager
