@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Table, event, insert, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
 
@@ -93,3 +97,29 @@ def _tune_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+class CacheWriter:
+    """Insert-or-replace by key into a small cache table (names, email lookups). Two processes may
+    write the same key at once: the later write wins, and both are right. On SQLite this process's
+    writers take turns, as the event store's do."""
+
+    def __init__(self, engine: Engine, table: Table, key: str) -> None:
+        self._writer = engine.execution_options(**WRITE)
+        self._lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        self._table = table
+        self._key = table.c[key]
+
+    def put(self, key: str, values: dict[str, Any]) -> None:
+        if self._update(key, values):
+            return
+        try:
+            with self._lock, self._writer.begin() as conn:
+                conn.execute(insert(self._table).values({self._key.name: key, **values}))
+        except IntegrityError:  # inserted by another process meanwhile
+            self._update(key, values)
+
+    def _update(self, key: str, values: dict[str, Any]) -> bool:
+        with self._lock, self._writer.begin() as conn:
+            changed = conn.execute(update(self._table).where(self._key == key).values(**values))
+            return bool(changed.rowcount)

@@ -4,19 +4,16 @@ without Slack credentials."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, insert, update
+from sqlalchemy import Column
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from bot.store.db import WRITE, UTCDateTime
+from bot.store.db import CacheWriter, UTCDateTime
 
 USER, CHANNEL = "user", "channel"
 CHUNK = 500  # ids per query, well under every database's bound-parameter limit
@@ -47,8 +44,7 @@ class CachedName:
 class NameStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writer = engine.execution_options(**WRITE)
-        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        self._cache = CacheWriter(engine, NAMES, "id")
 
     def cached(self, ids: Collection[str]) -> dict[str, CachedName]:
         """What the cache holds for `ids` (those never fetched are absent)."""
@@ -70,18 +66,4 @@ class NameStore:
     def record(self, id_: str, kind: str, name: str | None, fetched_at: datetime) -> None:
         """Insert or replace the entry for `id_` (two processes may fetch the same id at once:
         the later write wins, both are right)."""
-        values = {"kind": kind, "name": name, "fetched_at": fetched_at}
-        with self._write() as conn:
-            if conn.execute(update(NAMES).where(NAMES.c.id == id_).values(**values)).rowcount:
-                return
-        try:
-            with self._write() as conn:
-                conn.execute(insert(NAMES).values(id=id_, **values))
-        except IntegrityError:  # inserted by another process meanwhile
-            with self._write() as conn:
-                conn.execute(update(NAMES).where(NAMES.c.id == id_).values(**values))
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._write_lock, self._writer.begin() as conn:
-            yield conn
+        self._cache.put(id_, {"kind": kind, "name": name, "fetched_at": fetched_at})

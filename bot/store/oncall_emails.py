@@ -4,19 +4,16 @@ and the ICS feed read it without Slack credentials; an email never looked up is 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, insert, update
+from sqlalchemy import Column
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from bot.store.db import WRITE, UTCDateTime
+from bot.store.db import CacheWriter, UTCDateTime
 
 CHUNK = 500  # emails per query, well under every database's bound-parameter limit
 
@@ -43,8 +40,7 @@ class EmailLookups:
 class OnCallEmailStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writer = engine.execution_options(**WRITE)
-        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        self._cache = CacheWriter(engine, EMAILS, "email")
 
     def lookups(self, emails: Collection[str]) -> EmailLookups:
         wanted = sorted({e.lower() for e in emails})
@@ -68,18 +64,4 @@ class OnCallEmailStore:
 
     def record(self, email: str, user_id: str | None, looked_up_at: datetime) -> None:
         """Insert or replace the answer for `email` (two processes may look it up at once: both are right)."""
-        key, values = email.lower(), {"user_id": user_id, "looked_up_at": looked_up_at}
-        with self._write() as conn:
-            if conn.execute(update(EMAILS).where(EMAILS.c.email == key).values(**values)).rowcount:
-                return
-        try:
-            with self._write() as conn:
-                conn.execute(insert(EMAILS).values(email=key, **values))
-        except IntegrityError:  # inserted by another process meanwhile
-            with self._write() as conn:
-                conn.execute(update(EMAILS).where(EMAILS.c.email == key).values(**values))
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._write_lock, self._writer.begin() as conn:
-            yield conn
+        self._cache.put(email.lower(), {"user_id": user_id, "looked_up_at": looked_up_at})
