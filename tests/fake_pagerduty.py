@@ -33,7 +33,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from tests.loopback import LoopbackService
+from bot.local_slack.loopback import LoopbackService
 
 MAX_BODY_BYTES = 512 * 1024
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -219,7 +219,7 @@ class FakePagerDuty(LoopbackService):
 
     @property
     def url(self) -> str:
-        return self.base_url
+        return self.root_url
 
     # -- what the test reads ------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """A strict fake of Prometheus's HTTP API instant query endpoint on loopback, for tests.
 
-``FakePrometheus`` binds 127.0.0.1 on a free port; its :attr:`base_url` is the ``PROMETHEUS_URL``.
+``FakePrometheus`` binds 127.0.0.1 on a free port; its :attr:`root_url` is the ``PROMETHEUS_URL``.
 It serves ``GET /api/v1/query`` (and the form-encoded ``POST`` Prometheus also accepts) with the
 ``query`` and ``time`` parameters, answering as Prometheus documents it
 (https://prometheus.io/docs/prometheus/latest/querying/api/): ``{"status": "success", "data":
@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.loopback import LoopbackService
+from bot.local_slack.loopback import LoopbackService
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.loopback import LoopbackService
+from bot.local_slack.loopback import LoopbackService
 
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 COMPONENT_STATUSES = (
@@ -186,7 +186,7 @@ class FakeStatuspage(LoopbackService):
 
     @property
     def url(self) -> str:
-        return self.base_url + "/v1"
+        return self.root_url + "/v1"
 
     # -- what the test reads ----------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def harness_for(database_url, config_path, clock, prometheus_url: str | None) ->
 
 @pytest.fixture
 def h(database_url, config_path, clock, prometheus):
-    harness = harness_for(database_url, config_path, clock, prometheus.base_url)
+    harness = harness_for(database_url, config_path, clock, prometheus.root_url)
     yield harness
     harness.close()
 
@@ -167,7 +167,7 @@ def test_an_exhausted_budget_is_due_again_only_a_window_later():
 
 
 def test_client_reads_vectors_scalars_empty_and_nan_at_the_instant_given(prometheus):
-    client = PrometheusClient(prometheus.base_url)
+    client = PrometheusClient(prometheus.root_url)
     prometheus.answer("v", 0.25)
     prometheus.answer("s", Scalar(3.0))
     prometheus.answer("empty", None)
@@ -187,15 +187,15 @@ def test_client_says_prometheus_refused_on_an_error_status(prometheus, status):
     with pytest.raises(
         PrometheusUnavailable, match=f"refused the query: the fake was told to fail with {status}"
     ):
-        PrometheusClient(prometheus.base_url).query("v", T0)
+        PrometheusClient(prometheus.root_url).query("v", T0)
 
 
 def test_client_says_unreachable_when_refused_or_too_slow(prometheus):
     prometheus.answer("v", 1.0)
     prometheus.hang_next(1.0)
     with pytest.raises(PrometheusUnavailable, match="cannot be reached: timed out"):
-        PrometheusClient(prometheus.base_url, timeout=0.2).query("v", T0)
-    url = prometheus.base_url
+        PrometheusClient(prometheus.root_url, timeout=0.2).query("v", T0)
+    url = prometheus.root_url
     prometheus.stop()
     with pytest.raises(PrometheusUnavailable, match="cannot be reached: .*refused"):
         PrometheusClient(url).query("v", T0)
@@ -267,7 +267,7 @@ def test_slo_status_json_has_the_documented_shape(
 ):
     healthy(prometheus, slos)
     out = run_status(
-        monkeypatch, capsys, config_path, f"sqlite:///{tmp_path}/i.db", prometheus.base_url, "--json"
+        monkeypatch, capsys, config_path, f"sqlite:///{tmp_path}/i.db", prometheus.root_url, "--json"
     )
     document = json.loads(out)
     assert set(document) == {"at", "source", "slos"} and document["source"] == "prometheus"
@@ -286,7 +286,7 @@ def test_slo_status_json_has_the_documented_shape(
         "burn_rates": {"1h": 14.4, "6h": 6.0, "1d": 1.0, "3d": 0.5},
         "exhausted": False,
     }
-    text = run_status(monkeypatch, capsys, config_path, f"sqlite:///{tmp_path}/i.db", prometheus.base_url)
+    text = run_status(monkeypatch, capsys, config_path, f"sqlite:///{tmp_path}/i.db", prometheus.root_url)
     assert f"budget left {LIVE_TEXT} (50.0%)" in text
 
 
@@ -318,7 +318,7 @@ def test_an_exhausted_budget_is_told_once_per_window_with_two_replicas(
     availability, search = slos
     teach(prometheus, availability, 0.998, {"1h": 0.002})  # twice the budget spent: exhausted
     teach(prometheus, search, 0.995, {})
-    first = harness_for(database_url, config_path, clock, prometheus.base_url)
+    first = harness_for(database_url, config_path, clock, prometheus.root_url)
     second = build_bot(first.bot.settings, clock=clock)
     try:
         beat(first.bot)

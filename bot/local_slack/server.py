@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from bot.local_slack.errors import Reply, SlackError, error_messages, invalid_arguments
 from bot.local_slack.files import FileUploads, Upload
+from bot.local_slack.loopback import LoopbackService
 from bot.local_slack.usergroups import Usergroup, Usergroups
 from bot.local_slack.validation import (
     APP_TOKEN_METHODS,
@@ -140,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-class LocalSlack(WebApi, FileUploads, Usergroups):
+class LocalSlack(LoopbackService, WebApi, FileUploads, Usergroups):
     """Strict in-process Slack Web API; see the package docstring."""
 
     def __init__(
@@ -186,42 +187,10 @@ class LocalSlack(WebApi, FileUploads, Usergroups):
         self._channel_seq = 0
         self._response_seq = 0
         self._last_ts_micros = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.add_user(bot_user_id, "incident-bot", is_bot=True)
 
-    def start(self) -> LocalSlack:
-        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("LocalSlack already started")
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> LocalSlack:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def root_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("LocalSlack is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
     @property
     def base_url(self) -> str:

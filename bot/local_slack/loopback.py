@@ -1,5 +1,5 @@
-"""A fake service's HTTP server on a free loopback port, on its own thread (the fakes of PagerDuty
-and Statuspage build on it)."""
+"""A stand-in service's HTTP server on a free loopback port, on its own thread: the local Slack
+and the tests' fakes of PagerDuty, Statuspage and Prometheus build on it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Self
 
 
 class LoopbackService:
-    """Subclasses give `_make_server()`; `start()`/`stop()` (or `with`) run it, `base_url` finds it."""
+    """Subclasses give `_make_server()`; `start()`/`stop()` (or `with`) run it, `root_url` finds it."""
 
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -18,6 +18,9 @@ class LoopbackService:
         raise NotImplementedError
 
     def start(self) -> Self:
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} already started")
         self._server = self._make_server()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -26,6 +29,7 @@ class LoopbackService:
         return self
 
     def stop(self) -> None:
+        """Stop serving and release the port."""
         if self._server is None:
             return
         self._server.shutdown()
@@ -41,8 +45,7 @@ class LoopbackService:
         self.stop()
 
     @property
-    def base_url(self) -> str:
+    def root_url(self) -> str:
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"  # bound to 127.0.0.1 only
