@@ -45,8 +45,28 @@ def _value_for(hint: str):
         "tuple[str, ...]": st.lists(_text, max_size=3).map(tuple),
         "AlertLink | None": st.none()
         | st.builds(
-            ev.AlertLink, _text, st.lists(_text, max_size=2).map(tuple), _opt_text, _opt_text, _burns
+            ev.AlertLink,
+            _text,
+            st.lists(_text, max_size=2).map(tuple),
+            _opt_text,
+            _opt_text,
+            _burns,
+            _opt_text,
         ),
+        "tuple[RunbookStep, ...]": st.lists(
+            st.builds(
+                ev.RunbookStep,
+                _text,
+                _text,
+                _text,
+                st.lists(_text, max_size=2).map(tuple),
+                st.lists(_text, max_size=2).map(tuple),
+                st.integers(0, 999),
+            ),
+            max_size=3,
+        ).map(tuple),
+        "RunbookEscalation | None": st.none()
+        | st.builds(ev.RunbookEscalation, st.integers(1, 86400), _text, _text, st.integers(0, 999)),
         "tuple[SLOBurn, ...]": _burns,
         "tuple[FollowUpItem, ...]": st.lists(
             st.builds(ev.FollowUpItem, st.integers(1, 9), _text, _opt_text, _opt_text), max_size=2
@@ -126,6 +146,7 @@ def test_a_log_written_by_the_previous_release_still_loads():
     new_since |= {"PagingStarted", "Paged", "SlackPageSent", "PagerDutyNotified", "PagerDutyDeferred"}
     new_since |= {"StatusPagePublished"}
     new_since |= {cls.TYPE for cls in ev.STATUSPAGE_TYPES}
+    new_since |= {cls.TYPE for cls in ev.RUNBOOK_TYPES} | {"SlackRunbookPosted", "SlackRunbookUpdated"}
     assert types == {cls.TYPE for cls in ALL_TYPES} - new_since
     shown = json.loads((GOLDEN / "views_dc3bcd1.json").read_text())
     messages = Messages(Renderer(), Policy())
@@ -148,6 +169,7 @@ def test_every_event_type_is_folded_by_some_part_of_the_state():
         PagingProgress,
         PostmortemState,
         PublicState,
+        RunbookProgress,
         SlackProgress,
         StatuspageProgress,
     )
@@ -161,6 +183,7 @@ def test_every_event_type_is_folded_by_some_part_of_the_state():
         PagingProgress,
         PublicState,
         StatuspageProgress,
+        RunbookProgress,
     )
     folded = set().union(*(part.TYPES for part in parts))
     read_by_the_state_itself = {ev.IncidentDeclared, ev.NoteAdded, ev.MessagePinned, ev.MessageUnpinned}

@@ -63,6 +63,28 @@ class AlertGroup:
         """The group's earliest start: the same for every re-send of one outbreak, new for the next."""
         return min(a.starts_at for a in self.alerts).isoformat()
 
+    @property
+    def alertname(self) -> str | None:
+        return self.common_labels.get("alertname") or next(
+            (a.labels["alertname"] for a in self.alerts if a.labels.get("alertname")), None
+        )
+
+    @property
+    def service(self) -> str | None:
+        return self.common_labels.get("service") or next(
+            (a.labels["service"] for a in self.alerts if a.labels.get("service")), None
+        )
+
+    def annotations(self, *names: str) -> list[str]:
+        """Every distinct value of these annotations, common ones first."""
+        found: list[str] = []
+        for name in names:
+            for source in (self.common_annotations, *(a.annotations for a in self.alerts)):
+                value = source.get(name)
+                if value and value not in found:
+                    found.append(str(value))
+        return found
+
     def annotation(self, *names: str) -> str | None:
         for name in names:
             for source in (self.common_annotations, *(a.annotations for a in self.alerts)):
@@ -137,14 +159,13 @@ def incident_fields(group: AlertGroup, severity: str, slos: Sequence[SLO] = ()) 
             runbook=group.annotation("runbook", "runbook_url"),
             dashboard=group.annotation("dashboard", "dashboard_url"),
             slo_burns=burns_of((a.labels for a in group.alerts if a.status == "firing"), slos),
+            alertname=group.alertname,
         ),
     }
     description = group.annotation("description")
     if description:
         fields["impact"] = typed_text(description[:3000])
-    service = group.common_labels.get("service") or next(
-        (a.labels["service"] for a in group.alerts if a.labels.get("service")), None
-    )
+    service = group.service
     if service:
         fields["service"] = service
     return fields

@@ -66,6 +66,7 @@ class AlertLink:
     runbook: str | None = None
     dashboard: str | None = None
     slo_burns: tuple[SLOBurn, ...] = ()
+    alertname: str | None = None  # the group's alert name (for "no runbook matched ...")
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,92 @@ class Paged(Payload):
     targets: tuple[str, ...] = ()
     unfilled: tuple[str, ...] = ()
     message: str = ""
+
+
+# Runbooks (bot.core.runbook): the runbook copied into the log, and each step ticked -----------
+
+
+@dataclass(frozen=True)
+class RunbookStep:
+    """One step of a runbook: its heading (or list item), its prose, its commands (each code block
+    exactly as written, whole lines) and its links. `section`: Investigation or Mitigation."""
+
+    title: str
+    section: str = "Investigation"
+    text: str = ""
+    commands: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    line: int = 0  # where it starts in its file, from 1
+
+
+@dataclass(frozen=True)
+class RunbookEscalation:
+    """The runbook's escalation rule as written ("If not resolved in 20 minutes, escalate to
+    @platform-leads"): after how long, and to whom (a mention, a schedule's name, a handle)."""
+
+    after_seconds: int
+    target: str
+    sentence: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class RunbookAttached(Payload):
+    """A runbook attached to the incident, copied: a later edit of its file does not rewrite a
+    running checklist. `escalate_at`: the deadline its escalation rule sets (from this event's
+    time). `matched_by`: annotation | alertname | service | hand."""
+
+    name: str
+    title: str
+    steps: tuple[RunbookStep, ...] = ()
+    symptoms: str = ""
+    impact: str = ""
+    communication: str | None = None
+    escalation: RunbookEscalation | None = None
+    escalate_at: datetime | None = None
+    matched_by: str = "hand"
+
+
+@dataclass(frozen=True)
+class RunbookStepChecked(Payload):
+    """Step `step` (from 1) of runbook `name` was done or skipped (`outcome`), by the event's actor."""
+
+    name: str
+    step: int
+    outcome: str  # done | skipped
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class RunbookEscalated(Payload):
+    """The runbook's escalation deadline passed with the incident unresolved: `target` was told.
+    `users`: people it reached (paged); none when it was only mentioned."""
+
+    name: str
+    key: str
+    target: str
+    after_seconds: int
+    users: tuple[str, ...] = ()
+    paged: bool = False
+
+
+@dataclass(frozen=True)
+class SlackRunbookPosted(Payload):
+    """Part `part` (from 0) of runbook `name`'s checklist was posted at `ts`, showing the ticks up to
+    event `for_seq`."""
+
+    name: str
+    part: int
+    channel_id: str
+    ts: str
+    for_seq: int
+
+
+@dataclass(frozen=True)
+class SlackRunbookUpdated(Payload):
+    name: str
+    part: int
+    for_seq: int
 
 
 # What the bot already did in Slack ------------------------------------------------------------
@@ -482,6 +569,9 @@ PAGING_TYPES: frozenset[EventType] = frozenset({PagingStarted, Paged})
 TIMELINE_TYPES: frozenset[EventType] = LIFECYCLE_TYPES | {MessagePinned, MessageUnpinned, Paged}
 # Publications are on the timeline too (posted in the channel and thread, in the postmortem).
 TIMELINE_TYPES |= {StatusPagePublished}
+# Runbooks: attaching one, each step ticked or skipped, and its escalation are on the timeline.
+RUNBOOK_TYPES: frozenset[EventType] = frozenset({RunbookAttached, RunbookStepChecked, RunbookEscalated})
+TIMELINE_TYPES |= RUNBOOK_TYPES
 # What the bot did outside Slack's channels for paging: DMs delivered, PagerDuty answers.
 PAGE_DELIVERY_TYPES: frozenset[EventType] = frozenset({SlackPageSent, PagerDutyNotified, PagerDutyDeferred})
 # What went public (the status page, and Statuspage.io's mirror of it).
@@ -510,6 +600,8 @@ SLACK_TYPES: frozenset[EventType] = frozenset(
         SlackChannelMessagePosted,
         SlackThreadReplyPosted,
         SlackPostmortemPublished,
+        SlackRunbookPosted,
+        SlackRunbookUpdated,
     }
 )
 ALL_TYPES: frozenset[EventType] = (
@@ -526,6 +618,7 @@ ALL_TYPES: frozenset[EventType] = (
 METRICS_TYPES = LIFECYCLE_TYPES | PAGING_TYPES | {ActionItemAdded, ActionItemDone, SlackPostmortemPublished}
 # All that due-work rules read: what people did and what the bot already decided to say.
 SCHEDULE_TYPES = LIFECYCLE_TYPES | PAGING_TYPES | {NoticeDue, ActionItemAdded, ActionItemDone}
+SCHEDULE_TYPES |= {RunbookAttached, RunbookEscalated}
 # All that says who is in an incident and whether it is private: its declaration, roles,
 # responders added by a severity change, its channel, who joined and who was invited.
 MEMBERSHIP_TYPES: frozenset[EventType] = frozenset(

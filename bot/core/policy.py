@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.core.oncall_config import OnCallConfig
+from bot.core.runbook import RunbookLibrary
 from bot.core.slo import SLO
 from bot.core.status_page import StatusPageConfig
 
@@ -83,6 +84,8 @@ class Policy:
     slo_channel: str | None = None
     # The public status page and its Statuspage.io mirror (bot.core.status_page); off without components.
     status_page: StatusPageConfig = field(default_factory=StatusPageConfig)
+    # The runbooks folder, read and checked (`runbooks:`); attached by alert or `/incident runbook`.
+    runbooks: RunbookLibrary = field(default_factory=RunbookLibrary)
     # Pages also go to PagerDuty (set from PAGERDUTY_ROUTING_KEY at start, not from the file).
     pagerduty: bool = False
     # Publications are mirrored to Statuspage.io (set at start when STATUSPAGE_API_KEY is set and

@@ -156,7 +156,9 @@ class SlackProgress:
     posted_in_channel: set[int] = field(default_factory=set)
     posted_in_thread: set[int] = field(default_factory=set)
 
-    TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset(ev.SLACK_TYPES - {ev.SlackPostmortemPublished})
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = frozenset(
+        ev.SLACK_TYPES - {ev.SlackPostmortemPublished, ev.SlackRunbookPosted, ev.SlackRunbookUpdated}
+    )
 
     def apply(self, event: Event) -> None:
         match event.payload:
@@ -360,6 +362,43 @@ class StatuspageProgress:
 
 
 @dataclass
+class RunbookProgress:
+    """Runbooks attached (by name, case-folded, in order), each step's first tick, the escalations
+    that fired, and which checklist messages were posted and show which events."""
+
+    attached: dict[str, Event] = field(default_factory=dict)
+    checks: dict[tuple[str, int], Event] = field(default_factory=dict)  # (name, step from 1)
+    escalated: dict[str, Event] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)  # name -> the latest event its checklist shows
+    posted: dict[tuple[str, int], ev.SlackRunbookPosted] = field(default_factory=dict)  # (name, part)
+    rendered_for: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    TYPES: ClassVar[frozenset[type[ev.Payload]]] = ev.RUNBOOK_TYPES | {
+        ev.SlackRunbookPosted,
+        ev.SlackRunbookUpdated,
+    }
+
+    def apply(self, event: Event) -> None:
+        match event.payload:
+            case ev.RunbookAttached(name=name):
+                self.attached.setdefault(name.casefold(), event)
+                self.changed.setdefault(name.casefold(), event.seq)
+            case ev.RunbookStepChecked(name=name, step=step):
+                if (name.casefold(), step) not in self.checks:
+                    self.checks[(name.casefold(), step)] = event
+                    self.changed[name.casefold()] = event.seq
+            case ev.RunbookEscalated(name=name):
+                self.escalated.setdefault(name.casefold(), event)
+                self.changed[name.casefold()] = event.seq
+            case ev.SlackRunbookPosted(name=name, part=part, for_seq=for_seq) as posted:
+                self.posted[(name.casefold(), part)] = posted
+                self.rendered_for[(name.casefold(), part)] = for_seq
+            case ev.SlackRunbookUpdated(name=name, part=part, for_seq=for_seq):
+                key = (name.casefold(), part)
+                self.rendered_for[key] = max(self.rendered_for.get(key, 0), for_seq)
+
+
+@dataclass
 class IncidentState:
     number: int
     facts: Facts
@@ -370,6 +409,7 @@ class IncidentState:
     paging: PagingProgress = field(default_factory=PagingProgress)
     public: PublicState = field(default_factory=PublicState)
     statuspage: StatuspageProgress = field(default_factory=StatuspageProgress)
+    runbooks: RunbookProgress = field(default_factory=RunbookProgress)
     last_seq: int = 0
     last_lifecycle_seq: int = 0
     topic_seq: int = 0  # the last event that changed what the channel topic shows
@@ -440,6 +480,7 @@ _PARTS = (
     ("paging", PagingProgress.TYPES),
     ("public", PublicState.TYPES),
     ("statuspage", StatuspageProgress.TYPES),
+    ("runbooks", RunbookProgress.TYPES),
 )
 # Which parts read each event type: replay looks it up once per event instead of asking each part.
 _PARTS_FOR = {kind: tuple(name for name, types in _PARTS if kind in types) for kind in ev.ALL_TYPES}
