@@ -304,6 +304,17 @@ def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
 
     sync(T0)
     add(2, ev.Paged.TYPE, {"key": "manual@5", "users": ["U0CAROL"], "message": NASTY})
+    runbook = {
+        "name": "high-error-rate",
+        "title": NASTY,
+        "steps": [{"title": NASTY, "text": NASTY, "commands": [f"echo '{NASTY}'"], "links": ["https://x.example/a?b&c"]}],
+        "communication": f"Status: {NASTY}",
+        "escalation": {"after_seconds": 1200, "target": "@platform-leads", "sentence": NASTY},
+        "escalate_at": (T0 + timedelta(minutes=22)).isoformat(),
+    }
+    add(2, ev.RunbookAttached.TYPE, runbook)
+    sync(T0 + timedelta(minutes=2))
+    add(2, ev.RunbookStepChecked.TYPE, {"name": "high-error-rate", "step": 1, "outcome": "skipped"})
     sync(T0 + timedelta(minutes=2))
     add(3, ev.IncidentAcknowledged.TYPE, {})
     add(4, ev.RoleAssigned.TYPE, {"role": "comms", "user": "U0CAROL", "previous": None})

@@ -12,7 +12,17 @@ READS = {"status"}  # verbs about one incident that only read it (action list is
 # Verbs that append to an incident but are decided with more than its log and the policy: `page`
 # needs who is on call now (bot.core.paging.decide_manual_page), so it has its own route.
 # `statuspage` appends nothing itself: it opens the publish modal, whose submission is decided.
-OWN_ROUTES = {"page": Route.PAGE, "statuspage": Route.STATUSPAGE}
+# `runbook` is decided with the runbooks folder (bot.core.runbook_decide.decide_attach); without a
+# name it only lists them (Route.RUNBOOKS), with one it attaches it (Route.RUNBOOK).
+OWN_ROUTES = {"page": Route.PAGE, "statuspage": Route.STATUSPAGE, "runbook": Route.RUNBOOKS}
+
+
+def test_runbook_with_a_name_attaches_and_without_one_lists():
+    assert route(Command(verb="runbook", text="high-error-rate"), lambda: 7) == route(
+        Command(verb="runbook", incident=7, text="high-error-rate"), lambda: None
+    )
+    assert route(Command(verb="runbook", text="x"), lambda: 7).route is Route.RUNBOOK
+    assert route(Command(verb="runbook"), lambda: None).route is Route.RUNBOOKS
 
 
 def test_each_verb_is_either_about_one_incident_or_about_none():

@@ -37,6 +37,7 @@ USAGE = {
     "page": '/incident page <@user | schedule | "Schedule Name"> [INC-N] [message]',
     "statuspage": "/incident statuspage [INC-N]",
     "slo": "/incident slo [name]",
+    "runbook": "/incident runbook [INC-N] [name]",
     "help": "/incident help",
 }
 SECTIONS = ("summary", "root-cause", "went-well", "went-wrong", "lessons")
@@ -321,7 +322,16 @@ def _parse_slo(verb: str, incident: int | None, rest: str, severities: tuple[str
     return Command(verb=verb, text=rest.strip())
 
 
+def _parse_runbook(verb: str, incident: int | None, rest: str, severities: tuple[str, ...]) -> Command:
+    """`runbook`: list the runbooks; `runbook [INC-N] <name>`: attach one (a file name, one word)."""
+    name = rest.strip()
+    if len(name.split()) > 1 or name.startswith("<"):
+        raise UserError(reply("runbook_name_one_word"), usage=usage_for(verb))
+    return Command(verb=verb, incident=incident, text=name)
+
+
 _PARSERS: dict[str, Parser] = {
+    "runbook": _parse_runbook,
     "slo": _parse_slo,
     "oncall": _parse_oncall,
     "page": _parse_page,

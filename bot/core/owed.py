@@ -17,11 +17,13 @@ from bot.core.audience import Audience, Destination, may_reach
 from bot.core.mirror import statuspage_owed
 from bot.core.paging import EXHAUSTED, is_paging, pagerduty_owed
 from bot.core.policy import Policy
+from bot.core.runbook import attached_runbooks, checklist_parts
 from bot.core.schedule import DIRECT_KINDS, STATUS_UPDATE, UNACKED
 from bot.core.state import IncidentState
 
 # Events that appear as messages in the incident channel and under the announcement.
 POSTED_TYPES = (ev.LIFECYCLE_TYPES - {ev.IncidentDeclared}) | {ev.Paged, ev.StatusPagePublished}
+POSTED_TYPES |= ev.RUNBOOK_TYPES
 PAGERDUTY = Destination(Audience.PAGERDUTY, "pagerduty")
 STATUSPAGE = Destination(Audience.STATUS_PAGE, "statuspage")  # Statuspage.io's mirror
 
@@ -41,6 +43,8 @@ class StepKind(StrEnum):
     PAGE = "page"  # a page's direct message, with an Acknowledge button
     PAGERDUTY = "pagerduty"  # a trigger, acknowledge or resolve sent to PagerDuty (`action`)
     STATUSPAGE = "statuspage"  # a publication mirrored to Statuspage.io (`action`: create | update)
+    POST_RUNBOOK = "post_runbook"  # a part of a runbook's checklist (`runbook`, `part`)
+    UPDATE_RUNBOOK = "update_runbook"  # the same part edited in place to show new ticks
 
 
 STEP_KINDS = tuple(StepKind)
@@ -56,6 +60,8 @@ class Owed:
     seq: int = 0
     user: str = ""
     action: str = ""  # PAGERDUTY: trigger | acknowledge | resolve; STATUSPAGE: create | update
+    runbook: str = ""  # POST_RUNBOOK, UPDATE_RUNBOOK: the runbook's name, and which message of it
+    part: int = 0
 
 
 def owed_slack_work(state: IncidentState, policy: Policy) -> list[Owed]:
@@ -99,6 +105,7 @@ def _wanted_steps(state: IncidentState, policy: Policy) -> list[Owed]:
             owed.append(Owed(StepKind.POST_IN_CHANNEL, here, seq=event.seq))
         if thread is not None and event.seq not in state.slack.posted_in_thread:
             owed.append(Owed(StepKind.POST_IN_THREAD, thread, seq=event.seq))
+    owed += _checklist_steps(state, here)
     for request in state.postmortem.requests:
         if request.seq not in state.postmortem.published:
             owed.append(Owed(StepKind.PUBLISH_POSTMORTEM, here, seq=request.seq))
@@ -113,6 +120,25 @@ def _wanted_steps(state: IncidentState, policy: Policy) -> list[Owed]:
         threaded = due.kind == STATUS_UPDATE
         if threaded and thread is not None and notice.seq not in state.slack.posted_in_thread:
             owed.append(Owed(StepKind.POST_IN_THREAD, thread, seq=notice.seq))
+    return owed
+
+
+def _checklist_steps(state: IncidentState, here: Destination) -> list[Owed]:
+    """Each attached runbook's checklist messages: posted once, then edited whenever a step shown in
+    that message is ticked (or, for the first, when its escalation fires)."""
+    owed = []
+    for attached in attached_runbooks(state):
+        key = attached.name.casefold()
+        for part, indexes in enumerate(checklist_parts(attached.runbook.steps)):
+            shown = [attached.event.seq]
+            shown += [s.seq for i in indexes if (s := state.runbooks.checks.get((key, i + 1))) is not None]
+            if part == 0 and attached.escalated is not None:
+                shown.append(attached.escalated.seq)
+            changed = max(shown)
+            if (key, part) not in state.runbooks.posted:
+                owed.append(Owed(StepKind.POST_RUNBOOK, here, changed, runbook=attached.name, part=part))
+            elif state.runbooks.rendered_for.get((key, part), 0) < changed:
+                owed.append(Owed(StepKind.UPDATE_RUNBOOK, here, changed, runbook=attached.name, part=part))
     return owed
 
 

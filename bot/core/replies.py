@@ -47,6 +47,27 @@ REPLIES: Mapping[str, Mapping[str, ReplyValue]] = MappingProxyType(
         "action_item_done": {"item": 1},
         "only_the_commander": {"key": "INC-0", "commander": "U0SAMPLE", "verb": "resolve"},
         "resolved_takes_nothing": {"key": "INC-0", "verb": "update"},
+        # Runbooks (bot/core/runbook_decide.py)
+        "runbooks_none": {},
+        "runbook_name_one_word": {},
+        "runbook_unknown": {"name": "Sample & <check>", "choices": ("high-error-rate",)},
+        "runbook_already_attached": {"key": "INC-0", "name": "high-error-rate"},
+        "runbook_attached": {"key": "INC-0", "name": "high-error-rate", "steps": 5},
+        "runbook_not_attached": {"key": "INC-0", "name": "Sample & <check>"},
+        "runbook_step_missing": {"name": "high-error-rate", "step": 9},
+        "runbook_step_already": {
+            "name": "high-error-rate",
+            "step": 2,
+            "outcome": "skipped",
+            "user": "U0SAMPLE",
+            "at": _AT,
+        },
+        "runbook_step_checked": {"key": "INC-0", "name": "high-error-rate", "step": 2, "outcome": "done"},
+        "suggestion_gone": {"key": "INC-0"},
+        # Action items the runbooks' use suggests (bot/core/runbook.py suggestions)
+        "suggestion_update_runbook": {"key": "INC-0", "name": "high-error-rate", "steps": ("2", "4")},
+        "suggestion_write_runbook": {"key": "INC-0", "alert": "HighErrorRate"},
+        "suggestion_already_added": {"key": "INC-0"},
         # Publishing to the status page (bot/core/publish.py)
         "status_page_off": {},
         "only_roles_publish": {"key": "INC-0", "commander": "U0SAMPLE", "comms": None},

@@ -24,6 +24,8 @@ class Route(StrEnum):
     CHANGE = "change"  # everything that appends to an incident's log
     PAGE = "page"  # page someone by hand (needs who is on call)
     STATUSPAGE = "statuspage"  # open the publish modal (a person chooses what goes public)
+    RUNBOOKS = "runbooks"  # list the runbooks (and those attached, inside an incident's channel)
+    RUNBOOK = "runbook"  # attach a runbook to the incident
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ def route(command: Command, channel_incident: Callable[[], int | None]) -> Route
     if command.verb in _NO_INCIDENT:
         return Routed(_NO_INCIDENT[command.verb])
     in_channel = channel_incident() if command.incident is None else None
+    if command.verb == "runbook" and not command.text:
+        return Routed(Route.RUNBOOKS, command.incident if command.incident is not None else in_channel)
     if command.verb == "action" and command.sub == "mine" and command.incident is None and in_channel is None:
         return Routed(Route.MY_ACTIONS)
     number = command.incident if command.incident is not None else in_channel
@@ -52,6 +56,8 @@ def route(command: Command, channel_incident: Callable[[], int | None]) -> Route
         return Routed(Route.PAGE, number)
     if command.verb == "statuspage":
         return Routed(Route.STATUSPAGE, number)
+    if command.verb == "runbook":
+        return Routed(Route.RUNBOOK, number)
     if command.verb == "action" and command.sub in ("list", "mine"):
         return Routed(Route.ACTION_LIST, number)
     return Routed(Route.CHANGE, number)

@@ -17,7 +17,7 @@ Rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -131,6 +131,11 @@ def match_runbook(
 # The checklist as Slack messages ------------------------------------------------------------------
 
 
+def shown_length(line: str) -> int:
+    """A line's length as Slack counts it: `&`, `<` and `>` are sent escaped (`&amp;` ...)."""
+    return len(line) + 4 * line.count("&") + 3 * (line.count("<") + line.count(">"))
+
+
 def command_chunks(command: str) -> list[str]:
     """A command block as pieces that each fit a section: split between whole lines only. A single
     line longer than a section is its own piece (the runbook check refuses such a file)."""
@@ -138,11 +143,11 @@ def command_chunks(command: str) -> list[str]:
     current: list[str] = []
     size = 0
     for line in command.split("\n"):
-        extra = len(line) + (1 if current else 0)
+        extra = shown_length(line) + (1 if current else 0)
         if current and size + extra > MAX_CHUNK:
             chunks.append("\n".join(current))
             current, size = [], 0
-            extra = len(line)
+            extra = shown_length(line)
         current.append(line)
         size += extra
     if current:
@@ -314,43 +319,40 @@ def decide_runbook_escalations(
         )
         events.append(NewEvent("bot", now, escalated))
         if users and pageable:
-            message = f"Runbook {payload.name}: not resolved within {format_seconds(rule.after_seconds)}"
+            # The page says what the runbook's own sentence says.
             page = ev.Paged(
-                key=escalation_key(payload.name), users=users, targets=(rule.target,), message=message
+                key=escalation_key(payload.name), users=users, targets=(rule.target,), message=rule.sentence
             )
             events.append(NewEvent("bot", now, page))
     return events
 
 
-def format_seconds(seconds: int) -> str:
-    """20 minutes, 1 hour, 90 minutes, 45 seconds: as people write them."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return f"{seconds} second{'' if seconds == 1 else 's'}"
-
-
 # The postmortem's Runbook section and its suggested action items --------------------------------
 
 
-def suggestions(state: IncidentState) -> list[str]:
+UPDATE_RUNBOOK, WRITE_RUNBOOK = "update_runbook", "write_runbook"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An action item the runbooks' use suggests: update a runbook whose steps were skipped, or
+    write one for an alert that no runbook matched. The words are the templates' business."""
+
+    kind: str  # update_runbook | write_runbook
+    incident: str
+    runbook: str = ""
+    steps: tuple[int, ...] = ()
+    alertname: str = ""
+
+
+def suggestions(state: IncidentState) -> list[Suggestion]:
     """Action items the runbooks' use suggests: a step skipped, or an alert no runbook matched."""
     out = []
     for attached in attached_runbooks(state):
-        skipped = [s.number for s in attached.steps if s.outcome == SKIPPED]
+        skipped = tuple(s.number for s in attached.steps if s.outcome == SKIPPED)
         if skipped:
-            which = _numbers(skipped)
-            out.append(f"Update the runbook {attached.name}: {which} skipped in {state.key}")
+            out.append(Suggestion(UPDATE_RUNBOOK, state.key, attached.name, skipped))
     link = state.alert.link
     if link is not None and not state.runbooks.attached:
-        alert = link.alertname or "the alert"
-        out.append(f"Write a runbook for {alert}: no runbook matched it in {state.key}")
+        out.append(Suggestion(WRITE_RUNBOOK, state.key, alertname=link.alertname or ""))
     return out
-
-
-def _numbers(numbers: Iterable[int]) -> str:
-    listed = [str(n) for n in numbers]
-    if len(listed) == 1:
-        return f"step {listed[0]}"
-    return f"steps {', '.join(listed[:-1])} and {listed[-1]}"

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from bot.core.events import FollowUpItem, NewEvent, NoticeDue
 from bot.core.paging import EXHAUSTED, paging_due_at
 from bot.core.policy import Policy
+from bot.core.runbook import escalations_due_at
 from bot.core.state import IncidentState
 
 STATUS_UPDATE = "status_update"
@@ -77,6 +78,9 @@ def next_due_at(state: IncidentState, policy: Policy) -> datetime | None:
     paging = paging_due_at(state, policy)
     if paging is not None:
         times.append(paging)
+    escalation = escalations_due_at(state)
+    if escalation is not None:
+        times.append(escalation)
     return min(times) if times else None
 
 

@@ -17,7 +17,12 @@ DASHBOARD = "incident.dashboard"
 PAGE_ACK = "incident.page_ack"
 # Publish to status page, on the summary (only with a status page configured).
 PUBLISH = "incident.publish"
-ACTION_IDS = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN, RUNBOOK, DASHBOARD, PAGE_ACK, PUBLISH)
+# A runbook checklist's Done and Skip on each step; Add on an action item the runbooks suggest.
+RUNBOOK_DONE = "incident.runbook_done"
+RUNBOOK_SKIP = "incident.runbook_skip"
+SUGGESTION_ADD = "incident.suggestion_add"
+ACTION_IDS: tuple[str, ...] = (ACK, UPDATE, SEVERITY, MITIGATE, RESOLVE, JOIN, RUNBOOK, DASHBOARD, PAGE_ACK)
+ACTION_IDS += (PUBLISH, RUNBOOK_DONE, RUNBOOK_SKIP, SUGGESTION_ADD)
 
 DECLARE_VIEW = "incident.declare_view"
 UPDATE_VIEW = "incident.update_view"

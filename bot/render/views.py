@@ -17,10 +17,13 @@ from bot.core.metrics import compute_metrics
 from bot.core.oncall_events import BudgetExhaustedNoticed
 from bot.core.policy import UPDATE_STATUSES, Policy
 from bot.core.replies import REPLIES, Reply
+from bot.core.runbook import UPDATE_RUNBOOK, Runbook, RunbookLibrary, Suggestion
+from bot.core.runbook import suggestions as runbook_suggestions
 from bot.core.schedule import NOTICE_KINDS
 from bot.core.state import IncidentState, replay
 from bot.core.status_page import COMPONENT_STATUSES, PUBLIC_STATUSES, StatusPageConfig
 from bot.render.renderer import REPLIES_FILE, Renderer
+from bot.render.runbook_views import checklist_view, runbook_list_view
 from bot.render.status_page import render_status_samples
 
 
@@ -35,7 +38,7 @@ def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str
         "is_resolved": state.is_resolved,
         "commander": state.commander,
         "roles": dict(sorted(state.facts.roles.items())),
-        "runbook": state.alert.link.runbook if state.alert.link else None,
+        "runbook": _link(state.alert.link.runbook) if state.alert.link else None,
         "dashboard": state.alert.link.dashboard if state.alert.link else None,
         "roles_text": " · ".join(f"{role}: <@{user}>" for role, user in sorted(state.facts.roles.items())),
         "declared_by": state.facts.declared_by,
@@ -54,6 +57,12 @@ def incident_view(state: IncidentState, now: datetime | None = None) -> dict[str
         "channel_name": state.slack.channel_name,
         "slo_burns": [slo_burn_view(b) for b in state.alert.slo_burns.values()],
     }
+
+
+def _link(value: str | None) -> str | None:
+    """An annotation's link, for a link button: only a web address (an annotation may name a runbook
+    of the folder instead, which is attached as a checklist)."""
+    return value if value and value.startswith(("https://", "http://")) else None
 
 
 def slo_burn_view(burn: ev.SLOBurn) -> dict[str, Any]:
@@ -122,6 +131,8 @@ class Messages:
             incident=incident_view(state, now),
             severities=self.policy.severities,
             publishable=self.policy.status_page.enabled,
+            # Once resolved: action items the runbooks' use suggests, each with Add.
+            suggestions=self.suggestion_texts(state) if state.is_resolved else [],
         )
 
     def declare_modal(self, user: str, origin_channel: str | None) -> dict[str, Any]:
@@ -253,6 +264,39 @@ class Messages:
 
     def help(self) -> str:
         return self.renderer.text("help.mrkdwn.j2", usage=USAGE, severities=self.policy.severities)
+
+    def runbook_checklist_blocks(self, state: IncidentState, name: str, part: int) -> list[dict[str, Any]]:
+        """Message `part` of runbook `name`'s checklist, as it stands in `state`."""
+        return self.renderer.blocks("runbook_checklist.json.j2", checklist=checklist_view(state, name, part))
+
+    def runbook_checklist_text(self, state: IncidentState, name: str, part: int) -> str:
+        return self.renderer.text(
+            "runbook_checklist_fallback.txt.j2", checklist=checklist_view(state, name, part)
+        )
+
+    def suggestion(self, suggestion: Suggestion) -> str:
+        """An action item the runbooks' use suggests, in words (the text the item is added with)."""
+        if suggestion.kind == UPDATE_RUNBOOK:
+            steps = tuple(str(n) for n in suggestion.steps)
+            return self.reply(
+                Reply(
+                    "suggestion_update_runbook",
+                    {"key": suggestion.incident, "name": suggestion.runbook, "steps": steps},
+                )
+            )
+        return self.reply(
+            Reply(
+                "suggestion_write_runbook",
+                {"key": suggestion.incident, "alert": suggestion.alertname or None},
+            )
+        )
+
+    def suggestion_texts(self, state: IncidentState) -> list[str]:
+        return [self.suggestion(s) for s in runbook_suggestions(state)]
+
+    def runbook_list(self, library: RunbookLibrary, state: IncidentState | None) -> str:
+        """`/incident runbook`: the runbooks, and which are attached to the incident asked about."""
+        return self.renderer.text("runbook_list.mrkdwn.j2", v=runbook_list_view(library, state))
 
     def reply(self, reply: Reply) -> str:
         """A short answer to a person, from the reply catalogue (`replies.yml`)."""
@@ -393,6 +437,7 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
         messages.slo_status(document)
     messages.slo_exhausted(_SAMPLE_EXHAUSTED)
     render_status_samples(messages.renderer, now)  # the public status page's templates
+    outputs.update(render_runbook_samples(messages, now))
     for event in events:
         if isinstance(event.payload, ev.NoticeDue):
             messages.notice(event, state)
@@ -501,3 +546,44 @@ def render_every_reply(messages: Messages) -> None:
         raise ConfigError(f"template {REPLIES_FILE} has replies the bot does not give: {', '.join(unknown)}")
     for key, sample in REPLIES.items():
         messages.reply(Reply(key, sample))
+
+
+def render_runbook_samples(messages: Messages, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """The runbook templates with a sample runbook: its checklist as posted, ticked, escalated and
+    resolved (with the summary's suggested action items), and the list `/incident runbook` shows."""
+    step = ev.RunbookStep(
+        "Sample & <check>", text="t & <t>", commands=("echo '& <x>'",), links=("https://example.com/?a&b",)
+    )
+    attached = ev.RunbookAttached(
+        name="sample",
+        title="Sample & <check>",
+        steps=(step, ev.RunbookStep("Two", section="Mitigation")),
+        symptoms="s & <s>",
+        impact="i & <i>",
+        communication="Status: Investigating\nSample & <check>",
+        escalation=ev.RunbookEscalation(1200, "@platform-leads", "If not resolved in 20 minutes, escalate"),
+        escalate_at=now,
+    )
+    payloads: list[ev.Payload] = [
+        ev.IncidentDeclared(title="Sample & <check>", severity="sev1", commander="U0SAMPLE"),
+        ev.SlackChannelCreated(channel_id="C0SAMPLE", name="inc-0-sample"),
+        attached,
+        ev.RunbookStepChecked(name="sample", step=2, outcome="skipped", title="Two"),
+        ev.RunbookEscalated(
+            name="sample", key="runbook@sample", target="@platform-leads", after_seconds=1200
+        ),
+        ev.IncidentResolved(summary="s"),
+    ]
+    events = [Event(0, i, "U0SAMPLE", now, payload) for i, payload in enumerate(payloads, 1)]
+    fresh, resolved = replay(events[:3]), replay(events)
+    library = RunbookLibrary(
+        (Runbook("sample", "Sample & <check>", attached.steps, escalation=attached.escalation),)
+    )
+    messages.runbook_list(library, resolved)
+    messages.runbook_list(RunbookLibrary(), None)
+    messages.runbook_checklist_text(fresh, "sample", 0)
+    return {
+        "runbook_checklist.json.j2": messages.runbook_checklist_blocks(fresh, "sample", 0),
+        "runbook_checklist.json.j2 (settled)": messages.runbook_checklist_blocks(resolved, "sample", 0),
+        "summary.json.j2 (suggestions)": messages.summary_blocks(resolved, now),
+    }

@@ -12,7 +12,8 @@ from bot.core.audience import Destination
 from bot.core.commands import Command
 from bot.core.decide import decide_declare
 from bot.core.errors import DuplicateDelivery
-from bot.core.events import Event
+from bot.core.events import Event, NewEvent
+from bot.core.runbook import match_runbook
 from bot.core.schedule import next_due_at
 from bot.core.state import replay
 from bot.service.paging import Paging
@@ -70,10 +71,11 @@ class AlertIntake(Paging):
             source=source,
             extra=fields,
         )
-        first = Event.stored(declared, 0, 1)
+        then = self._runbook_for(group, now)
+        first = [Event.stored(e, 0, seq) for seq, e in enumerate([declared, *then], 1)]
         try:
             event = self.store.declare(
-                declared, next_due_at(replay([first]), self.policy), source, group.identity
+                declared, next_due_at(replay(first), self.policy), source, group.identity, then=then
             )
         except DuplicateDelivery as dup:
             return dup.incident  # a re-send raced the first delivery
@@ -82,3 +84,17 @@ class AlertIntake(Paging):
         except Exception:
             log.exception("INC-%s: could not decide paging now; the heartbeat will", event.incident)
         return event.incident
+
+    def _runbook_for(self, group: AlertGroup, now: datetime) -> list[NewEvent]:
+        """The runbook the alert names (annotation, alert name, service label), attached with the
+        declaration itself: one write, so no incident from that alert is ever without it."""
+        matched = match_runbook(
+            self.policy.runbooks,
+            group.annotations("runbook", "runbook_url"),
+            group.alertname,
+            group.service,
+        )
+        if matched is None:
+            return []
+        runbook, how = matched
+        return [NewEvent(ALERT_ACTOR, now, runbook.attached(how, now))]

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from bot import logs
 from bot.core import events as ev
+from bot.core.audience import may_see
+from bot.core.decide import Decision, NotAllowed
 from bot.core.errors import ConcurrencyConflict, UserError
 from bot.core.events import Event, NewEvent
 from bot.core.owed import Owed, owed_slack_work
@@ -73,6 +75,7 @@ class SlackPort(Protocol):
 
 
 AfterSync = Callable[[IncidentState | None], str]
+Viewer = tuple[str, str | None]  # who acts, and the channel they act from
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,31 @@ class ServiceBase:
         owed = bool(owed_slack_work(state, self.policy))
         self.store.append(state.number, expected, new, state, owed, next_due_at(state, self.policy))
         return state
+
+    def refuse_unless_visible(self, state: IncidentState, actor: str, channel_id: str | None) -> None:
+        """Refuse, saying it is private, someone outside a private incident who names it (checked on
+        the state the use case loaded anyway: no read of its own)."""
+        if not may_see(state, actor, channel_id):
+            raise NotAllowed(reply("private_refusal", key=state.key))
+
+    def _decided(
+        self, number: int, decide_on: Callable[[IncidentState], Decision], viewer: Viewer | None = None
+    ) -> Decision:
+        """Decide on the incident as it stands and append; returns the decision that was finally
+        appended, after any retry. With `viewer` (who, from which channel), someone outside a
+        private incident is refused first. A submitted modal has none: only a press that was
+        allowed opens one."""
+        decision = Decision()
+
+        def decide_now(state: IncidentState) -> list[NewEvent]:
+            nonlocal decision
+            if viewer is not None:
+                self.refuse_unless_visible(state, *viewer)
+            decision = decide_on(state)
+            return decision.events
+
+        self._append_decided(number, decide_now)
+        return decision
 
     def _record_decided(
         self, number: int, decide_events: Callable[[IncidentState, datetime], list[NewEvent]]

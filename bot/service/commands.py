@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,23 +14,22 @@ from bot.core.buttons import decide_press
 from bot.core.commands import Command, parse_command
 from bot.core.decide import Decision, decide, decide_declare, decide_join, decide_pin, decide_unpin
 from bot.core.errors import DuplicateDelivery
-from bot.core.events import Event, NewEvent
+from bot.core.events import Event
 from bot.core.replies import reply
 from bot.core.routing import Route, route
 from bot.core.schedule import next_due_at
 from bot.core.state import IncidentState, replay
-from bot.service.base import Outcome
+from bot.service.base import Outcome, Viewer
 from bot.service.paging import Paging
 from bot.service.reads import Reads, item_rows
+from bot.service.runbooks import Runbooks
 from bot.service.slo_budgets import SLOBudgets
 from bot.slack.naming import channel_name_for
 
 log = logging.getLogger(__name__)
 
-Viewer = tuple[str, str | None]  # who acts, and the channel they act from
 
-
-class Commands(Reads, SLOBudgets, Paging):
+class Commands(Reads, SLOBudgets, Paging, Runbooks):
     # Slash commands -----------------------------------------------------------------------
 
     def handle_command(self, text: str, actor: str, channel_id: str | None) -> Outcome:
@@ -55,9 +54,13 @@ class Commands(Reads, SLOBudgets, Paging):
             case Route.MY_ACTIONS:
                 items, hidden = self.open_items_of(actor, now)
                 return Outcome(self.messages.action_list(items, "", mine=True, hidden=hidden))
+        if routed.route is Route.RUNBOOKS:
+            return self.runbook_list(routed.incident, actor, channel_id)
         number = routed.incident
         assert number is not None
         logs.bind(incident=number)
+        if routed.route is Route.RUNBOOK:
+            return self.attach_runbook(number, command.text, actor, channel_id)
         if routed.route is Route.CHANGE:
             changed = self._change(number, command, actor, now, viewer=(actor, channel_id))
             if command.verb == "severity":
@@ -140,25 +143,6 @@ class Commands(Reads, SLOBudgets, Paging):
 
         decision = self._decided(number, decide_on, viewer)
         return Outcome(self.messages.reply(decision.reply) if decision.reply else "", number)
-
-    def _decided(
-        self, number: int, decide_on: Callable[[IncidentState], Decision], viewer: Viewer | None = None
-    ) -> Decision:
-        """Decide on the incident as it stands and append; returns the decision that was finally
-        appended, after any retry. With `viewer` (who, from which channel), someone outside a
-        private incident is refused first. A submitted modal has none: only a press that was
-        allowed opens one."""
-        decision = Decision()
-
-        def decide_now(state: IncidentState) -> list[NewEvent]:
-            nonlocal decision
-            if viewer is not None:
-                self.refuse_unless_visible(state, *viewer)
-            decision = decide_on(state)
-            return decision.events
-
-        self._append_decided(number, decide_now)
-        return decision
 
     # Buttons and modals -------------------------------------------------------------------
 

@@ -7,11 +7,9 @@ from typing import Any
 
 from bot.core import events as ev
 from bot.core.audience import may_see
-from bot.core.decide import NotAllowed
 from bot.core.events import MEMBERSHIP_TYPES
 from bot.core.metrics import FOLDED_TYPES, Metrics, metrics_of_logs
 from bot.core.postmortem import action_rows
-from bot.core.replies import reply
 from bot.core.state import IncidentState, replay
 from bot.render.views import HeadView
 from bot.service.base import bulk_read
@@ -52,12 +50,6 @@ class Reads(Names):
             else:
                 hidden += len(mine)
         return rows, hidden
-
-    def refuse_unless_visible(self, state: IncidentState, actor: str, channel_id: str | None) -> None:
-        """Refuse, saying it is private, someone outside a private incident who names it (checked on
-        the state the use case loaded anyway: no read of its own)."""
-        if not may_see(state, actor, channel_id):
-            raise NotAllowed(reply("private_refusal", key=state.key))
 
     def open_incidents(self, viewer: str, from_channel: str | None = None) -> list[HeadView]:
         """Open incidents as `viewer` may see them: a private one they are not in is listed as

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import logs
-from bot.core.events import SCHEDULE_TYPES, NewEvent
+from bot.core.events import SCHEDULE_TYPES, NewEvent, PageTarget
 from bot.core.paging import OnCallNow, decide_paging, paging_due_at
+from bot.core.policy import Policy
+from bot.core.runbook import EscalationTargets, decide_runbook_escalations, escalations_due_at
 from bot.core.schedule import decide_notices, next_due_at
 from bot.core.state import IncidentState, replay
 from bot.service.base import SCHEDULER_LEASE
@@ -35,10 +37,21 @@ class Schedule(Paging):
 
     def _is_due(self, state: IncidentState, now: datetime) -> bool:
         paging = paging_due_at(state, self.policy)
-        return (paging is not None and paging <= now) or bool(decide_notices(state, self.policy, now))
+        escalation = escalations_due_at(state)
+        return (
+            (paging is not None and paging <= now)
+            or (escalation is not None and escalation <= now)
+            or bool(decide_notices(state, self.policy, now))
+        )
 
     def _decide_due(self, state: IncidentState, now: datetime, who: OnCallNow) -> list[NewEvent]:
-        return decide_notices(state, self.policy, now) + decide_paging(state, self.policy, who, now)
+        """Notices, escalation levels, and runbooks' escalation deadlines: each once, by its key."""
+        targets = escalation_targets(who, self.policy, now)
+        return (
+            decide_notices(state, self.policy, now)
+            + decide_paging(state, self.policy, who, now)
+            + decide_runbook_escalations(state, now, targets)
+        )
 
     def run_schedule(self) -> list[int]:
         """Record every notice due now; return the incidents that now owe Slack a post."""
@@ -64,3 +77,14 @@ class Schedule(Paging):
         for number in self.store.numbers():
             state = self.state_of(number)
             self.store.set_next_due(number, state.last_seq, next_due_at(state, self.policy))
+
+
+def escalation_targets(who: OnCallNow, policy: Policy, now: datetime) -> EscalationTargets:
+    """Whom a runbook's escalation can name: each schedule (by name or slug) with who holds it now,
+    and the config's `people`."""
+    schedules: dict[str, tuple[str, ...]] = {}
+    for schedule in who.schedules:
+        holders = who.holders(PageTarget("schedule", schedule.name), now)
+        schedules[schedule.slug] = schedules[schedule.name.casefold()] = holders
+    people = {name: who.emails.get(user, user) for name, user in policy.oncall.people.items()}
+    return EscalationTargets(schedules=schedules, people=people)

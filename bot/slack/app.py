@@ -312,6 +312,38 @@ def register_actions(
     def on_link(ack: Ack) -> None:
         ack()  # the browser opens the link; there is nothing to do here
 
+    def tick(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """Done or Skip on a runbook checklist's step: `value` is `<incident>:<step>:<runbook>`."""
+        number, step, name = str(action["value"]).split(":", 2)
+        outcome = "done" if action["action_id"] == ids.RUNBOOK_DONE else "skipped"
+        channel = (body.get("channel") or {}).get("id")
+        result = service.check_runbook_step(
+            int(number), name, int(step), outcome, body["user"]["id"], channel
+        )
+        if result.reply:
+            _ephemeral(respond, result.reply)
+        _follow_up(result, queue, None)
+
+    @app.action(ids.RUNBOOK_DONE)
+    @app.action(ids.RUNBOOK_SKIP)
+    def on_tick(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(body, respond, lambda: tick(body, action, respond))
+
+    def add_suggestion(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """Add on a suggested action item (the summary, once resolved): `value` is `<incident>:<index>`."""
+        number, index = str(action["value"]).split(":", 1)
+        channel = (body.get("channel") or {}).get("id")
+        result = service.add_suggested_action(int(number), int(index), body["user"]["id"], channel)
+        if result.reply:
+            _ephemeral(respond, result.reply)
+        _follow_up(result, queue, None)
+
+    @app.action(ids.SUGGESTION_ADD)
+    def on_add_suggestion(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(body, respond, lambda: add_suggestion(body, action, respond))
+
     def join(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         outcome = service.join(int(action["value"]), body["user"]["id"])
         if outcome.reply:

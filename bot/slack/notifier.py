@@ -149,6 +149,10 @@ class SlackNotifier:
                 return self._pagerduty(step, state, now)
             case StepKind.STATUSPAGE:
                 return self._statuspage(step, state, now)
+            case StepKind.POST_RUNBOOK:
+                return self._post_runbook(step, state, now)
+            case StepKind.UPDATE_RUNBOOK:
+                return self._update_runbook(step, state, now)
             case _:
                 assert_never(step.kind)
 
@@ -268,6 +272,32 @@ class SlackNotifier:
         notice = state.event(step.seq)
         response = self._post_to(step.destination, text=self.messages.notice(notice, state))
         return ev.SlackChannelMessagePosted(for_seq=step.seq, ts=response["ts"])
+
+    def _post_runbook(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
+        response = self._post_to(
+            step.destination,
+            text=self.messages.runbook_checklist_text(state, step.runbook, step.part),
+            blocks=self.messages.runbook_checklist_blocks(state, step.runbook, step.part),
+            unfurl_links=False,
+        )
+        return ev.SlackRunbookPosted(
+            name=step.runbook,
+            part=step.part,
+            channel_id=response["channel"],
+            ts=response["ts"],
+            for_seq=step.seq,
+        )
+
+    def _update_runbook(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
+        """The checklist message edited in place: the ticks, who made them and when."""
+        posted = state.runbooks.posted[(step.runbook.casefold(), step.part)]
+        self.client.chat_update(
+            channel=posted.channel_id,
+            ts=posted.ts,
+            text=self.messages.runbook_checklist_text(state, step.runbook, step.part),
+            blocks=self.messages.runbook_checklist_blocks(state, step.runbook, step.part),
+        )
+        return ev.SlackRunbookUpdated(name=step.runbook, part=step.part, for_seq=step.seq)
 
     def _publish_postmortem(self, step: Owed, state: IncidentState, now: datetime) -> ev.Payload:
         """Upload the Markdown as a new file (files.getUploadURLExternal -> upload -> complete).

@@ -264,22 +264,25 @@ class EventStore:
         next_due_at: datetime | None = None,
         source: str | None = None,
         alert_group: str | None = None,
+        then: Sequence[NewEvent] = (),
     ) -> Event:
         """Store a declaration under the next incident number (a counter row, so concurrent
-        declares wait on each other instead of colliding and retrying). With `source`, a second
-        declaration from the same Slack delivery raises DuplicateDelivery instead."""
+        declares wait on each other instead of colliding and retrying), with the events `then`
+        that come with it in the same transaction (a runbook the alert names). With `source`, a
+        second declaration from the same Slack delivery raises DuplicateDelivery instead."""
         for _ in range(5):
             try:
                 with self._write() as conn:
                     number = self._next_number(conn)
                     event = Event.stored(new, number, 1)
+                    stored = [event, *(Event.stored(e, number, seq) for seq, e in enumerate(then, 2))]
                     if source:
                         conn.execute(
                             insert(DELIVERIES).values(key=source, incident=number, alert_group=alert_group)
                         )
-                    conn.execute(INSERT_EVENTS, [_row(event)])
+                    conn.execute(INSERT_EVENTS, [_row(e) for e in stored])
                     conn.execute(
-                        INSERT_INCIDENT, {"number": number, **head_of(replay([event]), True, next_due_at)}
+                        INSERT_INCIDENT, {"number": number, **head_of(replay(stored), True, next_due_at)}
                     )
                     return event
             except IntegrityError:
