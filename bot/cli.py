@@ -12,6 +12,7 @@ import threading
 from bot.config import load_settings
 from bot.core.errors import ConfigError
 from bot.oncall_cli import add_oncall_parser
+from bot.runbooks_cli import add_runbooks_parser
 from bot.slo_cli import add_slo_parser
 
 EXIT_CONFIG = 2
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_oncall_parser(commands)
     add_slo_parser(commands)
+    add_runbooks_parser(commands)
     return parser
 
 
@@ -119,6 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         from bot.slo_cli import run_slo
 
         return run_slo(args)
+    if args.command == "runbooks":
+        from bot.runbooks_cli import run_runbooks
+
+        return run_runbooks(args)
     if args.command == "manifest":
         return _manifest(args.socket_mode, args.url)
     if args.status_page_only:

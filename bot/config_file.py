@@ -37,7 +37,8 @@ class ConfigFileError(ConfigError):
 
     def __init__(self, lines: Sequence[str]) -> None:
         super().__init__("\n".join(lines))
-        self.lines = tuple(lines)
+        # A problem may carry lines of its own (a runbook file's `file:line: reason`s), one each.
+        self.lines = tuple(line for message in lines for line in message.split("\n"))
 
 
 def dotted(path: Sequence[str | int]) -> str:

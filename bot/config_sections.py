@@ -26,6 +26,7 @@ from bot.config_file import (
 )
 from bot.config_oncall import SECTIONS as ONCALL_SECTIONS
 from bot.config_oncall import SERVICE_ONCALL_KEYS, SEVERITY_ONCALL_KEYS
+from bot.config_runbooks import SECTIONS as RUNBOOK_SECTIONS
 from bot.config_slo import SECTIONS as SLO_SECTIONS
 from bot.config_status_page import SECTIONS as STATUS_PAGE_SECTIONS
 from bot.core.policy import DEFAULT_SEVERITIES, AlertPolicy, Policy, Schedule, SeverityLevel
@@ -350,4 +351,5 @@ SECTIONS: tuple[Section, ...] = (
     *ONCALL_SECTIONS,
     *SLO_SECTIONS,
     *STATUS_PAGE_SECTIONS,
+    *RUNBOOK_SECTIONS,
 )

@@ -264,24 +264,28 @@ def test_a_section_added_later_plugs_into_the_registry(tmp_path):
     """A new top-level section is one more Section: its key is known, its mistakes carry their line,
     and its summary is printed with the rest."""
 
-    def parse_runbooks(raw, ctx):
-        links = mapping(raw, ("runbooks",), "service names to URLs")
+    def parse_dashboards(raw, ctx):
+        links = mapping(raw, ("dashboards",), "service names to URLs")
         for name, url in links.items():
             if not str(url).startswith("https://"):
-                raise Problem(("runbooks", name), "must be an https:// link")
+                raise Problem(("dashboards", name), "must be an https:// link")
         return links
 
-    runbooks = Section(
-        "runbooks", parse_runbooks, lambda ctx: {}, lambda links, ctx: [f"{len(links)} runbook(s)"]
+    dashboards = Section(
+        "dashboards", parse_dashboards, lambda ctx: {}, lambda links, ctx: [f"{len(links)} dashboard(s)"]
     )
     path = tmp_path / "bot.yml"
-    path.write_text("runbooks:\n  checkout: https://wiki/checkout\n  search: wiki/search\n")
-    with pytest.raises(ConfigError, match=re.escape(f"{path}:3: runbooks.search: must be an https:// link")):
-        read_config_file(path, (*SECTIONS, runbooks))
-    with pytest.raises(ConfigError, match=re.escape(f"{path}:1: runbooks: unknown key 'runbooks'")):
+    path.write_text("dashboards:\n  checkout: https://wiki/checkout\n  search: wiki/search\n")
+    with pytest.raises(
+        ConfigError, match=re.escape(f"{path}:3: dashboards.search: must be an https:// link")
+    ):
+        read_config_file(path, (*SECTIONS, dashboards))
+    with pytest.raises(ConfigError, match=re.escape(f"{path}:1: dashboards: unknown key 'dashboards'")):
         read_config_file(path, SECTIONS)
-    path.write_text("runbooks:\n  checkout: https://wiki/checkout\n")
-    assert "runbooks: 1 runbook(s)" in read_config_file(path, (*SECTIONS, runbooks)).summary().splitlines()
+    path.write_text("dashboards:\n  checkout: https://wiki/checkout\n")
+    assert (
+        "dashboards: 1 dashboard(s)" in read_config_file(path, (*SECTIONS, dashboards)).summary().splitlines()
+    )
 
 
 def test_python_m_bot_config_check_runs_as_a_process(tmp_path):
