@@ -30,10 +30,11 @@ from bot.core.runbook import (
     MAX_CHUNK,
     Runbook,
     RunbookLibrary,
-    format_seconds,
+    shown_length,
     step_blocks,
 )
 from bot.core.runbook_text import read_escalation
+from bot.render.runbook_views import format_seconds
 
 INVESTIGATION, MITIGATION = "Investigation", "Mitigation"
 _SECTIONS = {
@@ -265,11 +266,11 @@ def _check_commands(tokens: Sequence[Token]) -> list[Problem]:
             continue
         content, first = _command(token)
         for offset, line in enumerate(content.split("\n")):
-            if len(line) > MAX_CHUNK:
+            if shown_length(line) > MAX_CHUNK:
                 problems.append(
                     Problem(
                         first + offset,
-                        f"a command line of {len(line)} characters is longer than {MAX_CHUNK}, "
+                        f"a command line of {shown_length(line)} characters (as Slack counts them) is longer than {MAX_CHUNK}, "
                         "so Slack cannot show it whole: split it over lines",
                     )
                 )
