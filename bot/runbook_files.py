@@ -30,11 +30,11 @@ from bot.core.runbook import (
     MAX_CHUNK,
     Runbook,
     RunbookLibrary,
+    format_seconds,
     shown_length,
     step_blocks,
 )
 from bot.core.runbook_text import read_escalation
-from bot.render.runbook_views import format_seconds
 
 INVESTIGATION, MITIGATION = "Investigation", "Mitigation"
 _SECTIONS = {

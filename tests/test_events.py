@@ -133,13 +133,24 @@ def _golden_log() -> dict[int, list[Event]]:
     return logs
 
 
+_NO_RUNBOOK = (
+    "## Runbook\n\nNo runbook matched the alert.\n\nSuggested action items:\n\n"
+    "- Write a runbook for the alert: no runbook matched it in {key}\n\n"
+    "_Add one with `/incident action {key} add <text>`._\n\n## Action items\n"
+)
+
+
 def test_a_log_written_by_the_previous_release_still_loads():
     """The log release dc3bcd1 wrote (every event type it had) replays, and the postmortem and
     status it shows are byte for byte what that release showed, but for one deliberate change.
 
     Issue 11: the postmortem is read outside Slack, so people show by name, and, with no name
     cache here, by their bare id: what dc3bcd1 wrote as `<@U0ALICE01>` (and `<@alertmanager>`)
-    is now `U0ALICE01` (`alertmanager`). The status is shown in Slack and keeps its mentions."""
+    is now `U0ALICE01` (`alertmanager`). The status is shown in Slack and keeps its mentions.
+
+    Issue 15: an incident declared from an alert that no runbook matched now has a Runbook section
+    before its action items, suggesting one be written (dc3bcd1 did not record the alert's name,
+    so it says "the alert"). Incidents not declared from an alert are unchanged."""
     logs = _golden_log()
     types = {e.type for events in logs.values() for e in events}
     new_since = {"ResponderJoined", "SlackChannelNameChosen", "SlackChannelNameTaken"}
@@ -156,6 +167,8 @@ def test_a_log_written_by_the_previous_release_still_loads():
         as_mentions = shown[str(number)]["postmortem"]
         assert "<@" in as_mentions  # so the substitution below is not vacuous
         as_plain_ids = re.sub(r"<@([^<>|]+)>", r"\1", as_mentions)
+        if state.alert.link is not None:
+            as_plain_ids = as_plain_ids.replace("## Action items\n", _NO_RUNBOOK.format(key=state.key), 1)
         assert messages.postmortem(state) == as_plain_ids, number
         assert messages.status(state, now) == shown[str(number)]["status"], number
 

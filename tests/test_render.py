@@ -127,6 +127,23 @@ POSTED_SAMPLES = {
         "status": "investigating",
         "components": [{"component": "API", "status": "partial_outage"}],
     },
+    ev.RunbookAttached: {
+        "name": "high-error-rate",
+        "title": "High Error Rate (5xx)",
+        "matched_by": "annotation",
+    },
+    ev.RunbookStepChecked: {
+        "name": "high-error-rate",
+        "step": 2,
+        "outcome": "skipped",
+        "title": "Check dependencies",
+    },
+    ev.RunbookEscalated: {
+        "name": "high-error-rate",
+        "key": "runbook@high-error-rate",
+        "target": "@platform-leads",
+        "after_seconds": 1200,
+    },
 }
 
 
@@ -307,7 +324,14 @@ def test_every_owed_step_kind_sends_text_rendered_within_slack_limits():
     runbook = {
         "name": "high-error-rate",
         "title": NASTY,
-        "steps": [{"title": NASTY, "text": NASTY, "commands": [f"echo '{NASTY}'"], "links": ["https://x.example/a?b&c"]}],
+        "steps": [
+            {
+                "title": NASTY,
+                "text": NASTY,
+                "commands": [f"echo '{NASTY}'"],
+                "links": ["https://x.example/a?b&c"],
+            }
+        ],
         "communication": f"Status: {NASTY}",
         "escalation": {"after_seconds": 1200, "target": "@platform-leads", "sentence": NASTY},
         "escalate_at": (T0 + timedelta(minutes=22)).isoformat(),

@@ -360,7 +360,7 @@ def test_a_command_line_longer_than_a_slack_section_is_a_problem_on_its_line(tmp
     path = write(folder, "long.md", f"# L\n\n## Investigation\n\n### Run\n\n```\necho ok\n{long}\n```\n")
     _, problems = check_folder(folder)
     assert problems == [
-        f"{path}:9: a command line of {len(long)} characters is longer than {MAX_CHUNK}, "
+        f"{path}:9: a command line of {len(long)} characters (as Slack counts them) is longer than {MAX_CHUNK}, "
         "so Slack cannot show it whole: split it over lines"
     ]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -226,10 +226,12 @@ def test_the_escalation_fires_once_at_its_deadline_across_a_restart_and_two_repl
         escalated = [e for e in first.store.load(1) if isinstance(e.payload, ev.RunbookEscalated)]
         assert len(escalated) == 1 and escalated[0].at == T0 + 21 * M
         said = [
-            m.text for m in h.slack.channel(channel).messages if "@platform-leads" in m.text and not m.blocks
+            m.text
+            for m in h.slack.channel(channel).messages
+            if "escalated to @platform-leads" in m.text and not m.blocks
         ]
         assert len(said) == 1
-        assert len([m for m in thread(h) if "@platform-leads" in m.text]) == 1
+        assert len([m for m in thread(h) if "escalated to @platform-leads" in m.text]) == 1
         (message,) = checklist(h, channel)
         assert "escalated at 14:53 UTC" in json.dumps(message.blocks)
     finally:

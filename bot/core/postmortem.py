@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from bot.core import events as ev
 from bot.core.commands import SECTIONS
 from bot.core.events import Event
+from bot.core.runbook import format_seconds
 from bot.core.state import IncidentState
 
 
@@ -53,12 +54,29 @@ def timeline_rows(state: IncidentState) -> list[TimelineRow]:
     rows = [
         TimelineRow(e.at, e.actor, describe(e))
         for e in state.timeline
-        if type(e.payload) in ev.LIFECYCLE_TYPES or isinstance(e.payload, ev.Paged | ev.StatusPagePublished)
+        if type(e.payload) in ev.LIFECYCLE_TYPES
+        or isinstance(e.payload, ev.Paged | ev.StatusPagePublished)
+        or _runbook_step_that_counted(state, e)
     ]
     for pin in state.pins.values():
         assert isinstance(pin.payload, ev.MessagePinned)
         rows.append(TimelineRow(pin.payload.message_at, pin.payload.author, f"📌 {pin.payload.text}"))
     return sorted(rows, key=lambda r: r.at)
+
+
+def _runbook_step_that_counted(state: IncidentState, event: Event) -> bool:
+    """A runbook event the incident's state kept: its attachment, each step's first tick and its
+    escalation (a repeated tick, or a second attachment of one name, had no effect)."""
+    match event.payload:
+        case ev.RunbookAttached(name=name):
+            kept = state.runbooks.attached.get(name.casefold())
+        case ev.RunbookStepChecked(name=name, step=step):
+            kept = state.runbooks.checks.get((name.casefold(), step))
+        case ev.RunbookEscalated(name=name):
+            kept = state.runbooks.escalated.get(name.casefold())
+        case _:
+            return False
+    return kept is not None and kept.seq == event.seq
 
 
 def describe(event: Event) -> str:  # noqa: C901 - one case per event type
@@ -97,6 +115,21 @@ def describe(event: Event) -> str:  # noqa: C901 - one case per event type
             return f"{which}: paged {people}{named}{gaps}{message}"
         case ev.StatusPagePublished(status=status, public_title=title):
             return f"Published to the status page ({status}): {title}"
+        case ev.RunbookAttached(name=name, title=title, matched_by=matched_by):
+            how = {
+                "annotation": "matched by the alert's runbook annotation",
+                "alertname": "matched by the alert's name",
+                "service": "matched by the alert's service label",
+            }.get(matched_by, "attached by hand")
+            return f"Runbook attached: {title} ({name}), {how}"
+        case ev.RunbookStepChecked(name=name, step=step, outcome=outcome, title=title):
+            what = f": {title}" if title else ""
+            return f"Runbook {name} step {step} {outcome}{what}"
+        case ev.RunbookEscalated(name=name, target=target, after_seconds=after, users=users):
+            told = (
+                f"; paged {', '.join(f'<@{u}>' for u in users)}" if users else " (mentioned; nobody to page)"
+            )
+            return f"Runbook {name}: not resolved within {format_seconds(after)}; escalated to {target}{told}"
     return event.type
 
 

@@ -327,6 +327,15 @@ def decide_runbook_escalations(
     return events
 
 
+def format_seconds(seconds: int) -> str:
+    """20 minutes, 1 hour, 90 minutes, 45 seconds: a delay as people write it."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
 # The postmortem's Runbook section and its suggested action items --------------------------------
 
 

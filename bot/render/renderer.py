@@ -24,6 +24,7 @@ from jinja2 import (
 
 from bot.core import names as core_names
 from bot.core.errors import ConfigError
+from bot.core.runbook import format_seconds
 from bot.render.ids import IDS
 
 # Slack's own markup that user text may carry on purpose: mentions, channel links, links.
@@ -167,6 +168,7 @@ class Renderer:
             when=when,
             duration=duration,
             span=span,
+            spoken_seconds=format_seconds,  # "20 minutes", "1 hour": a runbook's escalation delay
         )
         self.env.globals["ids"] = IDS
         self.replies = self._load_replies()

@@ -12,6 +12,7 @@ from bot.core.runbook import (
     checklist_parts,
     command_chunks,
     find_attached,
+    format_seconds,
 )
 from bot.core.state import IncidentState
 
@@ -101,12 +102,3 @@ def runbook_list_view(library: RunbookLibrary, state: IncidentState | None) -> d
             if library.find(a.name) is None
         ],
     }
-
-
-def format_seconds(seconds: int) -> str:
-    """20 minutes, 1 hour, 90 minutes, 45 seconds: as people write them."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return f"{seconds} second{'' if seconds == 1 else 's'}"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import events as ev
-from bot.core import postmortem
+from bot.core import postmortem, runbook_report
 from bot.core.alerts import parse_webhook
 from bot.core.commands import USAGE
 from bot.core.errors import ConfigError, FormErrors, UserError
@@ -19,7 +19,7 @@ from bot.core.policy import UPDATE_STATUSES, Policy
 from bot.core.replies import REPLIES, Reply
 from bot.core.runbook import UPDATE_RUNBOOK, Runbook, RunbookLibrary, Suggestion
 from bot.core.runbook import suggestions as runbook_suggestions
-from bot.core.schedule import NOTICE_KINDS
+from bot.core.schedule import NOTICE_KINDS, STATUS_UPDATE
 from bot.core.state import IncidentState, replay
 from bot.core.status_page import COMPONENT_STATUSES, PUBLIC_STATUSES, StatusPageConfig
 from bot.render.renderer import REPLIES_FILE, Renderer
@@ -207,6 +207,8 @@ class Messages:
             sections=postmortem.sections(state),
             actions=postmortem.action_rows(state, today=None),
             figures=postmortem.figures(state),
+            runbook=runbook_report.runbook_section(state),
+            suggestions=self.suggestion_texts(state),
         )
         return text + "\n"
 
@@ -251,7 +253,18 @@ class Messages:
         )
 
     def notice(self, event: Event, state: IncidentState) -> str:
-        return self.renderer.text("notice.mrkdwn.j2", notice=event_view(event), incident=incident_view(state))
+        """A scheduled status update is the attached runbook's communication template, filled,
+        when the runbook has one (as of the update's event: later ticks are not in it)."""
+        communication = None
+        if isinstance(event.payload, ev.NoticeDue) and event.payload.kind == STATUS_UPDATE:
+            communication = runbook_report.communication_for(state, before_seq=event.seq)
+        return self.renderer.text(
+            "notice.mrkdwn.j2",
+            notice=event_view(event),
+            incident=incident_view(state),
+            communication=communication,
+            fill_communication=runbook_report.fill_communication,
+        )
 
     def topic(self, state: IncidentState) -> str:
         return self.renderer.text("topic.txt.j2", incident=incident_view(state))
@@ -329,6 +342,16 @@ def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState
         ev.Paged(key="page@1:0", level=1, users=("U0SAMPLE",), targets=("Primary",), unfilled=("Secondary",)),
         ev.Paged(key="manual@6", users=("U0OTHER",), targets=("<@U0OTHER>",), message="Sample & <check>"),
         ev.IncidentAcknowledged(),
+        _sample_runbook(now),
+        ev.RunbookStepChecked(name="sample", step=1, outcome="done", title="Step 1: Sample & <check>"),
+        ev.RunbookStepChecked(name="sample", step=2, outcome="skipped", title="Sample & <check>"),
+        ev.RunbookEscalated(
+            name="sample",
+            key="runbook@sample",
+            target="@sample & <leads>",
+            after_seconds=1200,
+            users=("U0SAMPLE",),
+        ),
         ev.StatusUpdated(message="m", status="identified", previous_status="investigating"),
         ev.StatusPagePublished(
             public_title="Sample & <check>",
@@ -349,6 +372,28 @@ def sample_incident(now: datetime, resolved: bool = True) -> tuple[IncidentState
         steps = steps[:3]
     events = [Event(0, i, "U0SAMPLE", now, payload) for i, payload in enumerate(steps, 1)]
     return replay(events), events
+
+
+def _sample_runbook(now: datetime) -> ev.RunbookAttached:
+    return ev.RunbookAttached(
+        name="sample",
+        title="Sample & <check>",
+        steps=(
+            ev.RunbookStep(
+                "Step 1: Sample & <check>", text="t & <t>", commands=("a && b < c > d",), links=("https://x",)
+            ),
+            ev.RunbookStep("Sample & <check>", section="Mitigation"),
+            ev.RunbookStep("Never reached & <check>"),
+        ),
+        symptoms="Sample & <check>",
+        impact="Sample & <check>",
+        communication="🚨 Incident: x\nStatus: x\nImpact: Sample & <check>\nActions:\n- a & <b>\nOther & <line>",
+        escalation=ev.RunbookEscalation(
+            1200, "@sample & <leads>", "If not resolved in 20 minutes, escalate to <leads>"
+        ),
+        escalate_at=now,
+        matched_by="annotation",
+    )
 
 
 def _sample_notice(kind: str, now: datetime) -> ev.NoticeDue:
