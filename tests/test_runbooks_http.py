@@ -443,3 +443,25 @@ def test_a_private_incident_keeps_its_checklist_and_ticks_in_its_own_channel(h):
         for m in h.slack.channel(shared).messages:
             assert "high-error-rate" not in m.text + repr(m.blocks)
             assert "Check recent deployments" not in m.text + repr(m.blocks)
+
+
+def test_the_scheduled_status_update_follows_the_runbooks_communication_template(h, clock):
+    """With the seed runbook attached, the SEV2 update due after 30 minutes is its template filled:
+    known fields from the incident, Impact kept as the runbook wrote it (none recorded), the steps
+    done so far as its Actions."""
+    channel = declare_and_attach(h)
+    (message,) = checklist(h, channel)
+    clock.after(2 * M)
+    press(h, channel, message, ids.RUNBOOK_DONE, 1, BOB)
+    h.settle()
+    clock.after(30 * M)
+    beat(h.bot)
+    (update,) = [m.text for m in h.slack.channel(channel).messages if m.text.startswith("🚨 Incident:")]
+    lines = update.splitlines()
+    assert lines[0] == "🚨 Incident: INC-1: API errors"
+    assert "Status: Investigating" in lines and "Severity: SEV2" not in lines  # only the template's fields
+    assert "Impact: ~10% of API requests failing" in lines
+    assert "Started: 2026-02-04 14:32 UTC" in lines
+    assert "- Step 1: Check recent deployments" in lines
+    assert "- Rolled back recent deployment" not in lines  # the template's example value is replaced
+    assert lines[-1] == "Next update: 15:32 UTC"

@@ -216,6 +216,8 @@ def test_a_fast_burn_pages_one_incident_for_the_slo_and_its_end_is_noted(tmp_pat
     """Errors at 100%: the 1h/5m page (scaled 1m/5s) fires in Prometheus, Alertmanager sends it, the
     bot declares exactly one incident that records the SLO and its pairs. Errors at 0%: the group
     resolves and the bot notes it (the ticket pairs' group is only recorded, never declared)."""
+    # The waits below are generous: on a loaded 2-core CI machine, Prometheus's start, scrapes and
+    # rule evaluations once took longer than the 20 s / 30 s / 60 s they had before.
     prometheus_binary, alertmanager_binary = binaries()
     config, rules = generated_rules(tmp_path)
     policy = load_config_file(config)["policy"]
@@ -227,10 +229,10 @@ def test_a_fast_burn_pages_one_incident_for_the_slo_and_its_end_is_noted(tmp_pat
         )
         prometheus = start_prometheus(prometheus_binary, tmp_path, rules, exporter.target, am, processes)
         short = 'slo:error_ratio:rate5m{slo="checkout-availability"}'
-        assert wait_for(lambda: query(prometheus, f"{short} == 0") != [], timeout=20), "no healthy ratio"
+        assert wait_for(lambda: query(prometheus, f"{short} == 0") != [], timeout=60), "no healthy ratio"
 
         exporter.set_error_share(1.0)
-        assert wait_for(lambda: h.bot.store.heads() != [], timeout=30), "no incident was declared"
+        assert wait_for(lambda: h.bot.store.heads() != [], timeout=90), "no incident was declared"
         h.settle()
         state = h.bot.service.state_of(1)
         burns = list(state.alert.slo_burns.values())
@@ -245,7 +247,7 @@ def test_a_fast_burn_pages_one_incident_for_the_slo_and_its_end_is_noted(tmp_pat
         def resolution_noted() -> bool:
             return any(e.type == ev.AlertsResolved.TYPE for e in h.bot.store.load(1))
 
-        assert wait_for(resolution_noted, timeout=60), "the resolution was not noted"
+        assert wait_for(resolution_noted, timeout=120), "the resolution was not noted"
         h.settle()
         assert len(h.bot.store.heads()) == 1, "one SLO, one incident"
         assert h.bot.service.state_of(1).facts.status == "monitoring"
@@ -254,7 +256,8 @@ def test_a_fast_burn_pages_one_incident_for_the_slo_and_its_end_is_noted(tmp_pat
         assert [r.status for r in log if r.severity == "page"][-1] == "resolved"
         # Read the state again: the one above may predate the channel's creation being recorded.
         channel = h.bot.service.state_of(1).slack.channel_id
-        assert "Error budget" in json.dumps(h.slack.channel(channel).messages[0].blocks)
+        summaries = [m for m in h.slack.channel(channel).messages if m.blocks]
+        assert any("Error budget" in json.dumps(m.blocks) for m in summaries)
     finally:
         h.close()
         exporter.close()
