@@ -465,3 +465,20 @@ def test_the_scheduled_status_update_follows_the_runbooks_communication_template
     assert "- Step 1: Check recent deployments" in lines
     assert "- Rolled back recent deployment" not in lines  # the template's example value is replaced
     assert lines[-1] == "Next update: 15:32 UTC"
+
+
+def test_resolving_edits_the_checklist_to_show_steps_not_reached_and_the_escalation_cancelled(h, clock):
+    """Once resolved, the checklist has no Done/Skip left: unsettled steps say they were not
+    reached, and the escalation rule says it was cancelled."""
+    channel = declare_and_attach(h)
+    (message,) = checklist(h, channel)
+    press(h, channel, message, ids.RUNBOOK_DONE, 1, BOB)
+    h.settle()
+    clock.after(5 * M)
+    h.command("resolve Rolled back", channel=channel)
+    h.settle()
+    (edited,) = checklist(h, channel)
+    text = json.dumps(edited.blocks)
+    assert not [b for b in edited.blocks if b["type"] == "actions"]
+    assert text.count("Not reached before the incident was resolved") == 4
+    assert "cancelled: resolved" in text and f"Done by <@{BOB}>" in text

@@ -127,10 +127,14 @@ def _checklist_steps(state: IncidentState, here: Destination) -> list[Owed]:
     """Each attached runbook's checklist messages: posted once, then edited whenever a step shown in
     that message is ticked (or, for the first, when its escalation fires)."""
     owed = []
+    # Resolving (or reopening) changes every checklist: its controls go (or come back).
+    closed = [
+        e.seq for e in state.timeline if isinstance(e.payload, ev.IncidentResolved | ev.IncidentReopened)
+    ]
     for attached in attached_runbooks(state):
         key = attached.name.casefold()
         for part, indexes in enumerate(checklist_parts(attached.runbook.steps)):
-            shown = [attached.event.seq]
+            shown = [attached.event.seq, *closed[-1:]]
             shown += [s.seq for i in indexes if (s := state.runbooks.checks.get((key, i + 1))) is not None]
             if part == 0 and attached.escalated is not None:
                 shown.append(attached.escalated.seq)
