@@ -249,6 +249,8 @@ def test_the_transport_performs_every_kind_of_step():
         (ev.Paged, {"key": "manual@9", "users": ("U0BOB",)}),
         (ev.StatusPagePublished, {"public_title": "t", "message": "m", "status": "investigating"}),
         (ev.StatuspageIncidentCreated, {"for_seq": 10, "incident_id": "p0incident01"}),
+        (ev.RunbookAttached, {"name": "rb", "title": "R", "steps": [{"title": "s"}]}),
+        (ev.SlackRunbookPosted, {"name": "rb", "part": 0, "channel_id": "C1", "ts": "3.1", "for_seq": 12}),
     )
     seqs = {ev.NoteAdded: 6, ev.NoticeDue: 7, ev.PostmortemRequested: 8, ev.Paged: 9}
     mirror = StatusPageConfig(components=(Component("API"),), statuspage=StatuspageMirror("page01"))
@@ -272,7 +274,8 @@ def test_the_transport_performs_every_kind_of_step():
         }.get(kind, seqs[ev.NoteAdded])
         action = "update" if kind is StepKind.STATUSPAGE else "trigger"
         try:
-            notifier.perform(Owed(kind, here, seq=seq, user="U0BOB", action=action), state, T0)
+            step = Owed(kind, here, seq=seq, user="U0BOB", action=action, runbook="rb")
+            notifier.perform(step, state, T0)
         except Reached:
             continue
         raise AssertionError(f"{kind} made no Web API call")
