@@ -160,14 +160,7 @@ def _blocks(tokens: Sequence[Token]) -> list[list[Token]]:
 
 def _items(block: list[Token]) -> list[list[Token]]:
     """A list block's items, each from its list_item_open to its close."""
-    items: list[list[Token]] = []
-    depth = 0
-    for token in block[1:-1]:
-        if depth == 0:
-            items.append([])
-        items[-1].append(token)
-        depth += token.nesting
-    return items
+    return _blocks(block[1:-1])
 
 
 def _line(token: Token) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from bot.runbook_files import read_runbook
 from bot.scheduler import heartbeat
 from bot.server import build_bot
 from tests.clock import DrivenClock
-from tests.harness import ALERT_TOKEN, ALICE, BOB, CAROL, ONCALL, SYNC_TIMEOUT, start_harness, team_policy
+from tests.harness import ALICE, BOB, CAROL, ONCALL, SYNC_TIMEOUT, start_harness, team_policy
+from tests.test_alert_intake_http import post as post_alert
 from tests.test_manifest import manifest_bot_scopes
 
 T0 = datetime(2026, 2, 4, 14, 32, tzinfo=UTC)
@@ -339,16 +339,6 @@ def alert(alertname, runbook=None, service=None, fingerprint="f1"):
     }
 
 
-def post_alert(h, body):
-    request = urllib.request.Request(
-        f"{h.server.url}/webhooks/alertmanager", data=json.dumps(body).encode(), method="POST"
-    )
-    request.add_header("Content-Type", "application/json")
-    request.add_header("Authorization", f"Bearer {ALERT_TOKEN}")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
-
-
 def thread(h, number=1):
     ts = h.bot.service.state_of(number).slack.announcement_ts
     return [m for m in h.slack.channel(h.announcements).messages if m.thread_ts == ts and m.ts != ts]
@@ -370,7 +360,8 @@ def thread(h, number=1):
 def test_an_alert_attaches_the_runbook_it_names_with_its_declaration(h, body, matched_by):
     """The seed's annotation (a URL whose last part names the runbook), else the alert name (as
     written or kebab-case), else the service label: attached in the declaration's own write."""
-    assert post_alert(h, body) == 200
+    status, _ = post_alert(h, body)
+    assert status == 200
     h.settle()
     log = h.bot.store.load(1)
     assert isinstance(log[0].payload, ev.IncidentDeclared)

@@ -126,7 +126,9 @@ def _wanted_steps(state: IncidentState, policy: Policy) -> list[Owed]:
 def _checklist_steps(state: IncidentState, here: Destination) -> list[Owed]:
     """Each attached runbook's checklist messages: posted once, then edited whenever a step shown in
     that message is ticked (or, for the first, when its escalation fires)."""
-    owed = []
+    owed: list[Owed] = []
+    if not state.runbooks.attached:
+        return owed
     # Resolving (or reopening) changes every checklist: its controls go (or come back).
     closed = [
         e.seq for e in state.timeline if isinstance(e.payload, ev.IncidentResolved | ev.IncidentReopened)

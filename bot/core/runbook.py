@@ -178,14 +178,6 @@ def checklist_parts(steps: Sequence[RunbookStep]) -> list[tuple[int, ...]]:
     return parts
 
 
-def part_of(steps: Sequence[RunbookStep], step: int) -> int:
-    """The message (from 0) that shows step `step` (from 1)."""
-    for n, indexes in enumerate(checklist_parts(steps)):
-        if step - 1 in indexes:
-            return n
-    raise IndexError(step)
-
-
 # Ticks -----------------------------------------------------------------------------------------
 
 
@@ -205,7 +197,6 @@ class AttachedRunbook:
     event: Event
     steps: tuple[StepState, ...]
     escalated: Event | None = None
-    last_change_seq: int = 0  # the latest event its checklist shows
 
     @property
     def runbook(self) -> RunbookAttached:
@@ -232,14 +223,7 @@ def attached_runbooks(state: IncidentState) -> list[AttachedRunbook]:
                 outcome = checked.payload
                 assert isinstance(outcome, ev.RunbookStepChecked)
                 steps.append(StepState(n, step, outcome.outcome, checked.actor, checked.at))
-        out.append(
-            AttachedRunbook(
-                event,
-                tuple(steps),
-                state.runbooks.escalated.get(key),
-                state.runbooks.changed.get(key, event.seq),
-            )
-        )
+        out.append(AttachedRunbook(event, tuple(steps), state.runbooks.escalated.get(key)))
     return out
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.core.events import RunbookEscalated
@@ -125,12 +125,9 @@ def _escalation(state: IncidentState, attached: AttachedRunbook) -> EscalationRo
     fired = attached.escalated
     if fired is not None:
         assert isinstance(fired.payload, RunbookEscalated)
-        return EscalationRow(
-            rule.target,
-            rule.sentence,
-            rule.after_seconds,
-            deadline,
-            FIRED,
+        return replace(
+            row,
+            outcome=FIRED,
             fired_at=fired.at,
             fired_after=fired.at - attached.event.at,
             users=fired.payload.users,
@@ -139,17 +136,8 @@ def _escalation(state: IncidentState, attached: AttachedRunbook) -> EscalationRo
     if not state.is_resolved or resolved_at is None or deadline is None:
         return row
     if resolved_at <= deadline:
-        return EscalationRow(
-            rule.target,
-            rule.sentence,
-            rule.after_seconds,
-            deadline,
-            RESOLVED_BEFORE,
-            margin=deadline - resolved_at,
-        )
-    return EscalationRow(
-        rule.target, rule.sentence, rule.after_seconds, deadline, MISSED, margin=resolved_at - deadline
-    )
+        return replace(row, outcome=RESOLVED_BEFORE, margin=deadline - resolved_at)
+    return replace(row, outcome=MISSED, margin=resolved_at - deadline)
 
 
 # The communication template as the status update ------------------------------------------------

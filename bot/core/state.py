@@ -369,7 +369,6 @@ class RunbookProgress:
     attached: dict[str, Event] = field(default_factory=dict)
     checks: dict[tuple[str, int], Event] = field(default_factory=dict)  # (name, step from 1)
     escalated: dict[str, Event] = field(default_factory=dict)
-    changed: dict[str, int] = field(default_factory=dict)  # name -> the latest event its checklist shows
     posted: dict[tuple[str, int], ev.SlackRunbookPosted] = field(default_factory=dict)  # (name, part)
     rendered_for: dict[tuple[str, int], int] = field(default_factory=dict)
 
@@ -382,14 +381,10 @@ class RunbookProgress:
         match event.payload:
             case ev.RunbookAttached(name=name):
                 self.attached.setdefault(name.casefold(), event)
-                self.changed.setdefault(name.casefold(), event.seq)
             case ev.RunbookStepChecked(name=name, step=step):
-                if (name.casefold(), step) not in self.checks:
-                    self.checks[(name.casefold(), step)] = event
-                    self.changed[name.casefold()] = event.seq
+                self.checks.setdefault((name.casefold(), step), event)
             case ev.RunbookEscalated(name=name):
                 self.escalated.setdefault(name.casefold(), event)
-                self.changed[name.casefold()] = event.seq
             case ev.SlackRunbookPosted(name=name, part=part, for_seq=for_seq) as posted:
                 self.posted[(name.casefold(), part)] = posted
                 self.rendered_for[(name.casefold(), part)] = for_seq

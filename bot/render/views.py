@@ -482,7 +482,7 @@ def render_every_template(messages: Messages, now: datetime) -> dict[str, list[d
         messages.slo_status(document)
     messages.slo_exhausted(_SAMPLE_EXHAUSTED)
     render_status_samples(messages.renderer, now)  # the public status page's templates
-    outputs.update(render_runbook_samples(messages, now))
+    outputs.update(render_runbook_samples(messages, state, now))
     for event in events:
         if isinstance(event.payload, ev.NoticeDue):
             messages.notice(event, state)
@@ -593,42 +593,25 @@ def render_every_reply(messages: Messages) -> None:
         messages.reply(Reply(key, sample))
 
 
-def render_runbook_samples(messages: Messages, now: datetime) -> dict[str, list[dict[str, Any]]]:
-    """The runbook templates with a sample runbook: its checklist as posted, ticked, escalated and
-    resolved (with the summary's suggested action items), and the list `/incident runbook` shows."""
-    step = ev.RunbookStep(
-        "Sample & <check>", text="t & <t>", commands=("echo '& <x>'",), links=("https://example.com/?a&b",)
-    )
-    attached = ev.RunbookAttached(
-        name="sample",
-        title="Sample & <check>",
-        steps=(step, ev.RunbookStep("Two", section="Mitigation")),
-        symptoms="s & <s>",
-        impact="i & <i>",
-        communication="Status: Investigating\nSample & <check>",
-        escalation=ev.RunbookEscalation(1200, "@platform-leads", "If not resolved in 20 minutes, escalate"),
-        escalate_at=now,
-    )
+def render_runbook_samples(
+    messages: Messages, state: IncidentState, now: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """The runbook templates with the sample incident's runbook: its checklist as first posted, and
+    as `state` (ticked, escalated, resolved) shows it with the summary's suggested action items;
+    and the list `/incident runbook` shows."""
+    attached = _sample_runbook(now)
     payloads: list[ev.Payload] = [
         ev.IncidentDeclared(title="Sample & <check>", severity="sev1", commander="U0SAMPLE"),
         ev.SlackChannelCreated(channel_id="C0SAMPLE", name="inc-0-sample"),
         attached,
-        ev.RunbookStepChecked(name="sample", step=2, outcome="skipped", title="Two"),
-        ev.RunbookEscalated(
-            name="sample", key="runbook@sample", target="@platform-leads", after_seconds=1200
-        ),
-        ev.IncidentResolved(summary="s"),
     ]
-    events = [Event(0, i, "U0SAMPLE", now, payload) for i, payload in enumerate(payloads, 1)]
-    fresh, resolved = replay(events[:3]), replay(events)
-    library = RunbookLibrary(
-        (Runbook("sample", "Sample & <check>", attached.steps, escalation=attached.escalation),)
-    )
-    messages.runbook_list(library, resolved)
+    fresh = replay(Event(0, i, "U0SAMPLE", now, payload) for i, payload in enumerate(payloads, 1))
+    runbook = Runbook(attached.name, attached.title, attached.steps, escalation=attached.escalation)
+    messages.runbook_list(RunbookLibrary((runbook,)), state)
     messages.runbook_list(RunbookLibrary(), None)
-    messages.runbook_checklist_text(fresh, "sample", 0)
+    messages.runbook_checklist_text(fresh, attached.name, 0)
     return {
-        "runbook_checklist.json.j2": messages.runbook_checklist_blocks(fresh, "sample", 0),
-        "runbook_checklist.json.j2 (settled)": messages.runbook_checklist_blocks(resolved, "sample", 0),
-        "summary.json.j2 (suggestions)": messages.summary_blocks(resolved, now),
+        "runbook_checklist.json.j2": messages.runbook_checklist_blocks(fresh, attached.name, 0),
+        "runbook_checklist.json.j2 (settled)": messages.runbook_checklist_blocks(state, attached.name, 0),
+        "summary.json.j2 (suggestions)": messages.summary_blocks(state, now),
     }

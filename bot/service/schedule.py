@@ -46,12 +46,11 @@ class Schedule(Paging):
 
     def _decide_due(self, state: IncidentState, now: datetime, who: OnCallNow) -> list[NewEvent]:
         """Notices, escalation levels, and runbooks' escalation deadlines: each once, by its key."""
-        targets = escalation_targets(who, self.policy, now)
-        return (
-            decide_notices(state, self.policy, now)
-            + decide_paging(state, self.policy, who, now)
-            + decide_runbook_escalations(state, now, targets)
-        )
+        events = decide_notices(state, self.policy, now) + decide_paging(state, self.policy, who, now)
+        escalation = escalations_due_at(state)
+        if escalation is not None and escalation <= now:  # who holds each schedule: only when needed
+            events += decide_runbook_escalations(state, now, escalation_targets(who, self.policy, now))
+        return events
 
     def run_schedule(self) -> list[int]:
         """Record every notice due now; return the incidents that now owe Slack a post."""
